@@ -1,0 +1,172 @@
+package httppool
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"time"
+)
+
+// Defaults used where a Config field is zero.
+const (
+	// DefaultIdleTimeout is hyper's default pool_idle_timeout.
+	DefaultIdleTimeout = 90 * time.Second
+	// DefaultMaxResponseHeaderBytes bounds a response's status line and header block.
+	DefaultMaxResponseHeaderBytes = 1 << 20
+	// DefaultDialTimeout is the timeout of the default dialer.
+	DefaultDialTimeout = 30 * time.Second
+	// DefaultTLSHandshakeTimeout is net/http's default TLS handshake timeout.
+	DefaultTLSHandshakeTimeout = 10 * time.Second
+	// DefaultExpectContinueTimeout is how long a request with "Expect: 100-continue"
+	// waits for the server's first response before sending its body anyway.
+	DefaultExpectContinueTimeout = 1 * time.Second
+)
+
+// Config configures a Transport. The zero value is ready to use: it pools
+// connections without limits, as hyper's Client does, and expires idle
+// connections after DefaultIdleTimeout.
+type Config struct {
+	// IdleTimeout is how long a connection may stay idle in the pool before it
+	// is closed. Zero means DefaultIdleTimeout (90 s). A negative value means
+	// idle connections never expire.
+	IdleTimeout time.Duration
+
+	// MaxIdlePerHost limits the idle connections kept for one host. When a
+	// connection comes back to a host whose idle pool is full, the oldest idle
+	// connection of that host is closed. Zero means no limit.
+	MaxIdlePerHost int
+
+	// MaxIdle limits the idle connections kept across all hosts. Over it, the
+	// least recently used idle connection is closed. Zero means no limit.
+	MaxIdle int
+
+	// MaxConnsPerHost limits the connections to one host, counting those being
+	// dialed, in use and idle. A request over the limit waits, in FIFO order,
+	// until a connection frees up or its context ends. Zero means no limit.
+	MaxConnsPerHost int
+
+	// MaxLifetime is how long a connection may be reused after it was dialed.
+	// A connection older than this is closed instead of being reused. Each
+	// connection's lifetime is shortened by a random jitter of up to a tenth
+	// so that connections dialed together do not all close together.
+	// Zero means connections are reused regardless of age.
+	MaxLifetime time.Duration
+
+	// MaxRequestsPerConn is how many requests one connection serves before
+	// it is closed. Zero means no limit.
+	MaxRequestsPerConn int
+
+	// DisablePooling makes every request dial a new connection that is closed
+	// after its response, as hyper's pool_connection(false) does.
+	DisablePooling bool
+
+	// DialContext dials the TCP connections of the pool. Zero means a
+	// net.Dialer with a DefaultDialTimeout timeout and TCP keep-alive.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// TLSConfig configures TLS for https URLs. It is cloned, never modified.
+	// Nil means the zero tls.Config (system roots, server name from the URL).
+	TLSConfig *tls.Config
+
+	// TLSHandshakeTimeout bounds the TLS handshake. Zero means
+	// DefaultTLSHandshakeTimeout (10 s); a negative value means no timeout.
+	TLSHandshakeTimeout time.Duration
+
+	// ResponseHeaderTimeout bounds the wait for a response's header after the
+	// request, including its body, was written. Zero means no timeout other
+	// than the request's context.
+	ResponseHeaderTimeout time.Duration
+
+	// ExpectContinueTimeout is how long a request with "Expect: 100-continue"
+	// waits for the server's first response before it sends its body.
+	// Zero means DefaultExpectContinueTimeout (1 s); a negative value means the
+	// body is sent at once without waiting.
+	ExpectContinueTimeout time.Duration
+
+	// MaxResponseHeaderBytes bounds the size of a response's status line and
+	// header block. Zero means DefaultMaxResponseHeaderBytes (1 MiB).
+	MaxResponseHeaderBytes int
+
+	// MaxRetries bounds how many times a request is sent again after a
+	// reused connection failed before any byte of the response arrived: always
+	// when no byte of the request was written, otherwise only for idempotent
+	// requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request with an
+	// Idempotency-Key header). A request whose body cannot be replayed
+	// (no GetBody) is never sent again. The last retry uses a newly dialed
+	// connection. Zero means 2; a negative value means no retries.
+	MaxRetries int
+
+	// DisableCompression stops the Transport from asking for gzip. Otherwise,
+	// as with net/http, a request without its own Accept-Encoding asks for
+	// gzip and a gzip response is decompressed transparently.
+	DisableCompression bool
+}
+
+// HighThroughput returns a Config for many requests to a few hosts: up to 50
+// idle connections per host so that parallel requests rarely dial, kept for
+// two minutes, as the hyper guide recommends.
+func HighThroughput() Config {
+	return Config{MaxIdlePerHost: 50, IdleTimeout: 120 * time.Second}
+}
+
+// LowMemory returns a Config that keeps little: at most 2 idle connections
+// per host and 16 in all, closed after 10 s idle, as the hyper guide
+// recommends for constrained environments.
+func LowMemory() Config {
+	return Config{MaxIdlePerHost: 2, MaxIdle: 16, IdleTimeout: 10 * time.Second}
+}
+
+// ManyHosts returns a Config for crawler-like traffic to many hosts: one idle
+// connection per host, 30 s idle timeout (the hyper guide's choice) and at
+// most 1,024 idle connections in all, so that memory stays bounded however
+// many hosts are visited.
+func ManyHosts() Config {
+	return Config{MaxIdlePerHost: 1, MaxIdle: 1024, IdleTimeout: 30 * time.Second}
+}
+
+func (c *Config) idleTimeout() time.Duration {
+	switch {
+	case c.IdleTimeout == 0:
+		return DefaultIdleTimeout
+	case c.IdleTimeout < 0:
+		return 0 // never
+	}
+	return c.IdleTimeout
+}
+
+func (c *Config) maxResponseHeaderBytes() int {
+	if c.MaxResponseHeaderBytes <= 0 {
+		return DefaultMaxResponseHeaderBytes
+	}
+	return c.MaxResponseHeaderBytes
+}
+
+func (c *Config) tlsHandshakeTimeout() time.Duration {
+	switch {
+	case c.TLSHandshakeTimeout == 0:
+		return DefaultTLSHandshakeTimeout
+	case c.TLSHandshakeTimeout < 0:
+		return 0
+	}
+	return c.TLSHandshakeTimeout
+}
+
+func (c *Config) expectContinueTimeout() time.Duration {
+	switch {
+	case c.ExpectContinueTimeout == 0:
+		return DefaultExpectContinueTimeout
+	case c.ExpectContinueTimeout < 0:
+		return 0
+	}
+	return c.ExpectContinueTimeout
+}
+
+func (c *Config) maxRetries() int {
+	switch {
+	case c.MaxRetries == 0:
+		return 2
+	case c.MaxRetries < 0:
+		return 0
+	}
+	return c.MaxRetries
+}

@@ -1,0 +1,591 @@
+package httppool
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/httppool/httppool/internal/wire"
+)
+
+// aLongTimeAgo is a deadline in the past: setting it unblocks any I/O at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+const (
+	bufferSize = 4 << 10
+	// max1xxResponses bounds the informational responses before the final one.
+	max1xxResponses = 5
+	// maxDrain and drainTimeout bound what Close of an unfinished body reads
+	// to save its connection; past either, the connection is closed instead.
+	maxDrain     = 16 << 10
+	drainTimeout = 50 * time.Millisecond
+	// earlyResponseWait is how long a request whose body could not be written
+	// waits for a response the server may have sent before closing (a 413, say).
+	earlyResponseWait = 50 * time.Millisecond
+)
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufferSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferSize) }}
+)
+
+// h1Conn is one HTTP/1.1 connection. It serves one request at a time on the
+// caller's goroutine and holds buffers only while a request is in flight.
+type h1Conn struct {
+	hp       *hostPool
+	nc       net.Conn
+	tlsState *tls.ConnectionState
+	br       *bufio.Reader // nil while idle
+	bw       *bufio.Writer // nil while idle
+
+	createdAt time.Time
+	expiresAt time.Time // Config.MaxLifetime less jitter; zero means never
+	served    int       // requests started on this connection
+
+	// Guarded by hp.mu.
+	idle       bool
+	idleSince  time.Time
+	prev, next *h1Conn // hp.conns
+	listed     bool
+
+	// Guarded by core.lru.mu.
+	lruPrev, lruNext *h1Conn
+	inLRU            bool
+
+	closed atomic.Bool
+
+	// The request in flight. aborted is set, before the deadline is spoiled,
+	// by a context that ended or a Close that interrupted a Read.
+	ctx        context.Context
+	nread      int64 // bytes read from nc for this request
+	nwritten   int64 // bytes written to nc for this request
+	mustClose  bool  // the request or response said "Connection: close"
+	aborted    atomic.Bool
+	stopCancel func() bool
+	abortFn    func()
+}
+
+// connReader and connWriter sit under the bufio buffers and count the bytes
+// of the request in flight, which the retry policy needs.
+type connReader h1Conn
+type connWriter h1Conn
+
+func (r *connReader) Read(p []byte) (int, error) {
+	n, err := r.nc.Read(p)
+	r.nread += int64(n)
+	return n, err
+}
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	n, err := w.nc.Write(p)
+	w.nwritten += int64(n)
+	return n, err
+}
+
+func newH1Conn(hp *hostPool, nc net.Conn) *h1Conn {
+	pc := &h1Conn{hp: hp, nc: nc, createdAt: time.Now()}
+	pc.abortFn = pc.abort
+	if lt := hp.core.cfg.MaxLifetime; lt > 0 {
+		pc.expiresAt = pc.createdAt.Add(lt - lifetimeJitter(lt))
+	}
+	return pc
+}
+
+// abort interrupts the I/O in flight; the connection is then never reused.
+func (pc *h1Conn) abort() {
+	pc.aborted.Store(true)
+	pc.nc.SetDeadline(aLongTimeAgo)
+}
+
+// setReadDeadline sets a read deadline unless an abort came first, whose
+// spoiled deadline it must not undo.
+func (pc *h1Conn) setReadDeadline(t time.Time) error {
+	pc.nc.SetReadDeadline(t)
+	if pc.aborted.Load() {
+		return pc.abortErr()
+	}
+	return nil
+}
+
+func (pc *h1Conn) abortErr() error {
+	if err := pc.ctx.Err(); err != nil {
+		return err
+	}
+	return ErrBodyClosed
+}
+
+// ioErr turns an I/O error caused by an abort into the context's error.
+func (pc *h1Conn) ioErr(err error) error {
+	if pc.aborted.Load() {
+		return pc.abortErr()
+	}
+	return err
+}
+
+func (pc *h1Conn) acquireBuffers() {
+	if pc.br == nil {
+		pc.br = readerPool.Get().(*bufio.Reader)
+		pc.br.Reset((*connReader)(pc))
+	}
+	if pc.bw == nil {
+		pc.bw = writerPool.Get().(*bufio.Writer)
+		pc.bw.Reset((*connWriter)(pc))
+	}
+}
+
+func (pc *h1Conn) releaseBuffers() {
+	if pc.br != nil {
+		pc.br.Reset(nil)
+		readerPool.Put(pc.br)
+		pc.br = nil
+	}
+	if pc.bw != nil {
+		pc.bw.Reset(nil)
+		writerPool.Put(pc.bw)
+		pc.bw = nil
+	}
+}
+
+// closeConn closes the socket once and counts why.
+func (pc *h1Conn) closeConn(reason closeReason) {
+	if pc.closed.Swap(true) {
+		return
+	}
+	pc.nc.Close()
+	pc.hp.core.stats.closed[reason].Add(1)
+}
+
+// expiredAt reports why an idle connection may no longer be used at now.
+func (pc *h1Conn) expiredAt(now time.Time) closeReason {
+	if it := pc.hp.core.idleTimeout; it > 0 && now.Sub(pc.idleSince) >= it {
+		return closeReasonIdleTimeout
+	}
+	if !pc.expiresAt.IsZero() && !now.Before(pc.expiresAt) {
+		return closeReasonMaxLifetime
+	}
+	return closeReasonNone
+}
+
+// expiry returns when an idle connection expires, zero if never.
+func (pc *h1Conn) expiry() time.Time {
+	var t time.Time
+	if it := pc.hp.core.idleTimeout; it > 0 {
+		t = pc.idleSince.Add(it)
+	}
+	if !pc.expiresAt.IsZero() && (t.IsZero() || pc.expiresAt.Before(t)) {
+		t = pc.expiresAt
+	}
+	return t
+}
+
+// unusableAfterIdle checks a connection just taken from the idle stack.
+func (pc *h1Conn) unusableAfterIdle(now time.Time) closeReason {
+	if r := pc.expiredAt(now); r != closeReasonNone {
+		return r
+	}
+	if peekClosed(pc.nc) {
+		return closeReasonServerClosed
+	}
+	return closeReasonNone
+}
+
+// reuseVerdict decides, once a response was read to its end, whether the
+// connection may serve another request.
+func (pc *h1Conn) reuseVerdict() closeReason {
+	cfg := &pc.hp.core.cfg
+	switch {
+	case pc.aborted.Load():
+		return closeReasonError
+	case cfg.DisablePooling:
+		return closeReasonNoPooling
+	case pc.mustClose:
+		return closeReasonConnectionClose
+	case pc.br.Buffered() > 0:
+		return closeReasonError // bytes nobody asked for: the stream is out of step
+	case cfg.MaxRequestsPerConn > 0 && pc.served >= cfg.MaxRequestsPerConn:
+		return closeReasonMaxRequests
+	case !pc.expiresAt.IsZero() && !time.Now().Before(pc.expiresAt):
+		return closeReasonMaxLifetime
+	}
+	return closeReasonNone
+}
+
+// finish ends the request in flight: the connection goes back to the pool
+// when reason is closeReasonNone and nothing else argues against it.
+func (pc *h1Conn) finish(reason closeReason) {
+	if pc.stopCancel != nil {
+		if !pc.stopCancel() {
+			pc.aborted.Store(true) // the context fired: the deadline is spoiled
+		}
+		pc.stopCancel = nil
+	}
+	if reason == closeReasonNone {
+		reason = pc.reuseVerdict()
+	}
+	pc.releaseBuffers()
+	pc.ctx = nil
+	if reason == closeReasonNone {
+		pc.hp.put(pc)
+	} else {
+		pc.hp.discard(pc, reason)
+	}
+}
+
+// roundTrip writes req and reads its response head. On error the connection
+// is already discarded; nread and nwritten stay readable for the retry policy.
+func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+	pc.served++
+	pc.ctx = ctx
+	pc.nread, pc.nwritten, pc.mustClose = 0, 0, req.Close
+	pc.acquireBuffers()
+	if ctx.Done() != nil {
+		pc.stopCancel = context.AfterFunc(ctx, pc.abortFn)
+	}
+	r := new(h1Response) // the response and its body in one allocation
+	resp := &r.resp
+	resp.Request = req
+	resp.TLS = pc.tlsState
+	gz := pc.hp.core.wantsGzip(req)
+	kind, err := pc.exchange(req, resp, gz)
+	if err != nil {
+		pc.finish(closeReasonError)
+		return nil, err
+	}
+	if resp.Close {
+		pc.mustClose = true
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return pc.upgrade(resp), nil
+	}
+	if kind == wire.NoBody {
+		resp.Body = http.NoBody
+		pc.finish(closeReasonNone)
+		pc.hp.core.requestDone()
+		return resp, nil
+	}
+	b := &r.body
+	b.pc, b.kind = pc, kind
+	switch kind {
+	case wire.LengthBody:
+		b.remaining = resp.ContentLength
+	case wire.ChunkedBody:
+		b.chunked.Reset(pc.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
+	}
+	resp.Body = b
+	if ce := resp.Header["Content-Encoding"]; gz && len(ce) == 1 && strings.EqualFold(ce[0], "gzip") {
+		resp.Header.Del("Content-Encoding")
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+		resp.Uncompressed = true
+		resp.Body = &gzipBody{body: b}
+	}
+	return resp, nil
+}
+
+// exchange writes the request and reads the final response head into resp.
+func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wire.BodyKind, error) {
+	cfg := &pc.hp.core.cfg
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if err := writeRequestHead(pc.bw, req, gz); err != nil {
+		closeRequestBody(req)
+		return 0, pc.ioErr(err)
+	}
+	if hasBody && cfg.expectContinueTimeout() > 0 && expectsContinue(req) {
+		if err := pc.bw.Flush(); err != nil {
+			closeRequestBody(req)
+			return 0, pc.ioErr(err)
+		}
+		kind, final, err := pc.awaitContinue(req, resp, cfg.expectContinueTimeout())
+		if err != nil {
+			closeRequestBody(req)
+			return 0, err
+		}
+		if final {
+			// The server answered without wanting the body: it is not sent,
+			// so the connection's framing is unknown to the server's reader.
+			closeRequestBody(req)
+			pc.mustClose = true
+			return kind, nil
+		}
+	}
+	if hasBody {
+		if err := writeRequestBody(pc.bw, req); err != nil {
+			var be *requestBodyError
+			if errors.As(err, &be) {
+				return 0, err
+			}
+			return pc.earlyResponse(req, resp, pc.ioErr(err))
+		}
+	} else if err := pc.bw.Flush(); err != nil {
+		return 0, pc.ioErr(err)
+	}
+	return pc.readHead(req, resp, false)
+}
+
+// awaitContinue waits up to timeout for the server's answer to "Expect:
+// 100-continue". It reports final when the server sent its final response
+// instead, which is then in resp.
+func (pc *h1Conn) awaitContinue(req *http.Request, resp *http.Response, timeout time.Duration) (wire.BodyKind, bool, error) {
+	if err := pc.setReadDeadline(time.Now().Add(timeout)); err != nil {
+		return 0, false, err
+	}
+	_, err := pc.br.Peek(1)
+	if derr := pc.setReadDeadline(time.Time{}); derr != nil {
+		return 0, false, derr
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, false, nil // no answer in time: send the body
+		}
+		return 0, false, pc.ioErr(err)
+	}
+	kind, err := pc.readHead(req, resp, true)
+	if err != nil {
+		return 0, false, err
+	}
+	return kind, resp.StatusCode != http.StatusContinue, nil
+}
+
+// earlyResponse handles a request body write that failed: the server may
+// have answered and closed already, and its answer is worth more than the
+// write error.
+func (pc *h1Conn) earlyResponse(req *http.Request, resp *http.Response, werr error) (wire.BodyKind, error) {
+	if pc.aborted.Load() || pc.setReadDeadline(time.Now().Add(earlyResponseWait)) != nil {
+		return 0, werr
+	}
+	kind, err := pc.readHead(req, resp, false)
+	if err != nil {
+		return 0, werr
+	}
+	if pc.setReadDeadline(time.Time{}) != nil {
+		return 0, werr
+	}
+	pc.mustClose = true
+	return kind, nil
+}
+
+// readHead reads the response head, skipping informational responses. With
+// stopAt100 set, a "100 Continue" is returned to the caller.
+func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 bool) (wire.BodyKind, error) {
+	cfg := &pc.hp.core.cfg
+	if cfg.ResponseHeaderTimeout > 0 {
+		if err := pc.setReadDeadline(time.Now().Add(cfg.ResponseHeaderTimeout)); err != nil {
+			return 0, err
+		}
+	}
+	var kind wire.BodyKind
+	for n := 0; ; n++ {
+		var err error
+		kind, err = wire.ReadHead(pc.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
+		if err != nil {
+			if pc.aborted.Load() {
+				return 0, pc.abortErr()
+			}
+			if cfg.ResponseHeaderTimeout > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				return 0, ErrResponseHeaderTimeout
+			}
+			return 0, err
+		}
+		code := resp.StatusCode
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols || (code == http.StatusContinue && stopAt100) {
+			break
+		}
+		if n >= max1xxResponses {
+			return 0, errors.New("httppool: too many 1xx informational responses")
+		}
+		resp.Header = nil
+	}
+	if cfg.ResponseHeaderTimeout > 0 {
+		if err := pc.setReadDeadline(time.Time{}); err != nil {
+			return 0, err
+		}
+	}
+	return kind, nil
+}
+
+// upgrade hands the connection of a "101 Switching Protocols" response to
+// the caller: it leaves the pool, as with net/http.
+func (pc *h1Conn) upgrade(resp *http.Response) *http.Response {
+	if pc.stopCancel != nil {
+		pc.stopCancel()
+		pc.stopCancel = nil
+	}
+	pc.bw.Reset(nil)
+	writerPool.Put(pc.bw)
+	pc.bw = nil
+	resp.Body = &upgradedConn{br: pc.br, nc: pc.nc}
+	pc.br = nil
+	pc.hp.detach(pc)
+	pc.hp.core.requestDone()
+	return resp
+}
+
+// upgradedConn is the body of a "101 Switching Protocols" response: the
+// connection itself, reading first what was already buffered.
+type upgradedConn struct {
+	br *bufio.Reader
+	nc net.Conn
+}
+
+func (u *upgradedConn) Read(p []byte) (int, error)  { return u.br.Read(p) }
+func (u *upgradedConn) Write(p []byte) (int, error) { return u.nc.Write(p) }
+func (u *upgradedConn) Close() error                { return u.nc.Close() }
+
+// h1Response allocates a response and its body reader together.
+type h1Response struct {
+	resp http.Response
+	body h1Body
+}
+
+// h1Body is a response body framed by Content-Length, chunked encoding or
+// the connection's close. Read to its end, it returns the connection to the
+// pool at once.
+type h1Body struct {
+	pc        *h1Conn
+	kind      wire.BodyKind
+	remaining int64
+	chunked   wire.ChunkedReader
+
+	mu     sync.Mutex
+	done   bool  // the connection was released; Read returns err
+	err    error // io.EOF or the failure
+	closed bool
+
+	// ending guards against a Close that interrupts a Read just as that Read
+	// releases the connection: the abort must never reach a pooled connection.
+	ending atomic.Int32 // bodyOpen, bodyAborting or bodyEnded
+}
+
+const (
+	bodyOpen int32 = iota
+	bodyAborting
+	bodyEnded
+)
+
+func (b *h1Body) Read(p []byte) (n int, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, ErrBodyClosed
+	}
+	if b.done {
+		return 0, b.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	pc := b.pc
+	switch b.kind {
+	case wire.LengthBody:
+		if int64(len(p)) > b.remaining {
+			p = p[:b.remaining]
+		}
+		n, err = pc.br.Read(p)
+		b.remaining -= int64(n)
+		if b.remaining == 0 {
+			b.end(closeReasonNone, io.EOF)
+			return n, io.EOF
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	case wire.ChunkedBody:
+		n, err = b.chunked.Read(p)
+		if err == io.EOF {
+			b.end(closeReasonNone, io.EOF)
+			return n, io.EOF
+		}
+	default: // wire.CloseBody
+		n, err = pc.br.Read(p)
+		if err == io.EOF {
+			b.end(closeReasonConnectionClose, io.EOF)
+			return n, io.EOF
+		}
+	}
+	if err != nil {
+		err = pc.ioErr(err)
+		b.end(closeReasonError, err)
+	}
+	return n, err
+}
+
+// end releases the connection, to the pool when reason is closeReasonNone.
+func (b *h1Body) end(reason closeReason, err error) {
+	b.done, b.err = true, err
+	if !b.ending.CompareAndSwap(bodyOpen, bodyEnded) && reason == closeReasonNone {
+		reason = closeReasonError // a Close is aborting the connection
+	}
+	b.pc.finish(reason)
+	b.pc.hp.core.requestDone()
+}
+
+// Close releases the connection. An unfinished body is drained when what is
+// left is small and arrives quickly; otherwise the connection is closed. A
+// Close during a blocked Read interrupts it.
+func (b *h1Body) Close() error {
+	if !b.mu.TryLock() {
+		if b.ending.CompareAndSwap(bodyOpen, bodyAborting) {
+			b.pc.abort()
+		}
+		b.mu.Lock()
+	}
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if !b.done {
+		b.end(b.drain(), ErrBodyClosed)
+	}
+	return nil
+}
+
+// drain reads the rest of a small body so the connection can be reused,
+// returning closeReasonNone on success.
+func (b *h1Body) drain() closeReason {
+	pc := b.pc
+	if pc.aborted.Load() {
+		return closeReasonError
+	}
+	switch b.kind {
+	case wire.LengthBody:
+		if b.remaining > maxDrain {
+			return closeReasonUnreadBody
+		}
+		if int64(pc.br.Buffered()) >= b.remaining {
+			pc.br.Discard(int(b.remaining))
+			return closeReasonNone
+		}
+	case wire.ChunkedBody:
+	default:
+		return closeReasonUnreadBody
+	}
+	if pc.setReadDeadline(time.Now().Add(drainTimeout)) != nil {
+		return closeReasonError
+	}
+	var err error
+	if b.kind == wire.LengthBody {
+		_, err = pc.br.Discard(int(b.remaining))
+	} else {
+		var n int64
+		n, err = io.CopyN(io.Discard, &b.chunked, maxDrain+1)
+		if err == io.EOF {
+			err = nil
+		} else if err == nil && n > maxDrain {
+			return closeReasonUnreadBody
+		}
+	}
+	if err != nil || pc.setReadDeadline(time.Time{}) != nil {
+		return closeReasonUnreadBody
+	}
+	return closeReasonNone
+}

@@ -1,0 +1,76 @@
+package httppool
+
+import (
+	"context"
+	"crypto/tls"
+	"math/rand/v2"
+	"net"
+	"time"
+)
+
+// tlsSessionCacheSize bounds the TLS sessions remembered for resumption.
+const tlsSessionCacheSize = 256
+
+// newTLSConfig clones the caller's TLS configuration, never modifying it,
+// and gives it a session cache so that new connections to a host seen
+// before resume their session.
+func newTLSConfig(base *tls.Config) *tls.Config {
+	var c *tls.Config
+	if base == nil {
+		c = &tls.Config{}
+	} else {
+		c = base.Clone()
+	}
+	if c.ClientSessionCache == nil {
+		c.ClientSessionCache = tls.NewLRUClientSessionCache(tlsSessionCacheSize)
+	}
+	return c
+}
+
+// dialConn dials a connection for hp's key, with a TLS handshake for https.
+func (c *core) dialConn(ctx context.Context, hp *hostPool) (*h1Conn, error) {
+	nc, err := c.dialer(ctx, "tcp", hp.key.addr)
+	if err != nil {
+		return nil, err
+	}
+	if hp.key.scheme == "https" {
+		tc, err := c.handshake(ctx, nc, hp.key.addr)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		pc := newH1Conn(hp, tc)
+		state := tc.ConnectionState()
+		pc.tlsState = &state
+		return pc, nil
+	}
+	return newH1Conn(hp, nc), nil
+}
+
+func (c *core) handshake(ctx context.Context, nc net.Conn, addr string) (*tls.Conn, error) {
+	cfg := c.tlsConfig.Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	if d := c.cfg.tlsHandshakeTimeout(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return tc, nil
+}
+
+// lifetimeJitter returns a random part of up to a tenth of lifetime, so that
+// connections dialed together do not all expire together.
+func lifetimeJitter(lifetime time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(lifetime/10) + 1))
+}

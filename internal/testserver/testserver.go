@@ -1,0 +1,169 @@
+// Package testserver starts HTTP servers for httppool's tests: on loopback
+// TCP or in memory, counting the connections they accept and close, and raw
+// servers that answer with whatever bytes a test scripts.
+package testserver
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Counts tracks a server's connections through http.Server.ConnState.
+type Counts struct {
+	accepted atomic.Int64
+	closed   atomic.Int64
+}
+
+// Accepted returns how many connections the server accepted.
+func (c *Counts) Accepted() int { return int(c.accepted.Load()) }
+
+// Closed returns how many of them are closed, by either side.
+func (c *Counts) Closed() int { return int(c.closed.Load()) }
+
+// Open returns how many connections are open now.
+func (c *Counts) Open() int { return c.Accepted() - c.Closed() }
+
+func (c *Counts) connState(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		c.accepted.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		c.closed.Add(1)
+	}
+}
+
+// WaitClosed waits until at least n connections are closed, failing the
+// test after a few seconds. The server notices a close by the client when its
+// read fails, a moment after the client closed.
+func (c *Counts) WaitClosed(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Closed() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("server saw %d closed connections, want at least %d", c.Closed(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Server is an HTTP/1.1 server on a loopback port.
+type Server struct {
+	Counts
+	URL  string // http://127.0.0.1:port
+	Addr string // 127.0.0.1:port
+	srv  *httptest.Server
+}
+
+// New starts a server for h on loopback; configure, if not nil, adjusts the
+// http.Server before it starts. The server stops when the test ends.
+func New(t testing.TB, h http.Handler, configure func(*http.Server)) *Server {
+	s := &Server{srv: httptest.NewUnstartedServer(h)}
+	s.srv.Config.ConnState = s.connState
+	if configure != nil {
+		configure(s.srv.Config)
+	}
+	s.srv.Start()
+	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// NewTLS is New with TLS and a certificate made for the test; Client returns
+// a client that trusts it.
+func NewTLS(t testing.TB, h http.Handler, configure func(*http.Server)) *Server {
+	s := &Server{srv: httptest.NewUnstartedServer(h)}
+	s.srv.Config.ConnState = s.connState
+	if configure != nil {
+		configure(s.srv.Config)
+	}
+	s.srv.StartTLS()
+	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// HTTPTest returns the underlying httptest.Server (for its certificate).
+func (s *Server) HTTPTest() *httptest.Server { return s.srv }
+
+// Close stops the server and closes its connections.
+func (s *Server) Close() { s.srv.Close() }
+
+// Pipe is an HTTP/1.1 server on in-memory connections, for tests run in a
+// testing/synctest bubble. Its Dial is a Config.DialContext.
+type Pipe struct {
+	Counts
+	srv *http.Server
+	ln  *pipeListener
+	// Dials counts calls to Dial.
+	Dials atomic.Int64
+}
+
+// NewPipe starts an in-memory server for h. Call Close before the test (or
+// the synctest bubble) ends.
+func NewPipe(h http.Handler, configure func(*http.Server)) *Pipe {
+	p := &Pipe{ln: newPipeListener()}
+	p.srv = &http.Server{Handler: h, ConnState: p.connState}
+	if configure != nil {
+		configure(p.srv)
+	}
+	go p.srv.Serve(p.ln)
+	return p
+}
+
+// Dial connects to the server in memory; any address reaches it.
+func (p *Pipe) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	p.Dials.Add(1)
+	return p.ln.dial(ctx)
+}
+
+// Close stops the server and closes its connections.
+func (p *Pipe) Close() { p.srv.Close() }
+
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) dial(ctx context.Context) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, &net.OpError{Op: "dial", Net: "pipe", Err: net.ErrClosed}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }

@@ -1,0 +1,272 @@
+package httppool
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/idna"
+)
+
+// defaultUserAgent is net/http's, so servers treat httppool as they treat Go.
+const defaultUserAgent = "Go-http-client/1.1"
+
+// requestBodyError is a failure to read the caller's request body, as
+// opposed to a failure of the connection; it is never retried.
+type requestBodyError struct{ err error }
+
+func (e *requestBodyError) Error() string { return "httppool: reading request body: " + e.err.Error() }
+func (e *requestBodyError) Unwrap() error { return e.err }
+
+// validateRequest rejects what net/http's Transport rejects before sending,
+// so that a request that cannot be written never takes a connection.
+func validateRequest(req *http.Request) error {
+	if req.Method != "" && !validMethod(req.Method) {
+		return fmt.Errorf("httppool: invalid method %q", req.Method)
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("httppool: invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("httppool: invalid header field value for %q", k)
+			}
+		}
+	}
+	for k := range req.Trailer {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("httppool: invalid trailer field name %q", k)
+		}
+	}
+	return nil
+}
+
+func validMethod(m string) bool {
+	return len(m) > 0 && strings.IndexFunc(m, func(r rune) bool { return !httpguts.IsTokenRune(r) }) == -1
+}
+
+// outgoingLength is the request body's length, -1 if unknown (sent chunked).
+func outgoingLength(req *http.Request) int64 {
+	if req.Body == nil || req.Body == http.NoBody {
+		return 0
+	}
+	if req.ContentLength != 0 {
+		return req.ContentLength
+	}
+	return -1
+}
+
+// writeRequestHead writes the request line and header block to w, as
+// Request.Write does for a client: Host, User-Agent, framing headers and,
+// with gz set, "Accept-Encoding: gzip".
+func writeRequestHead(w *bufio.Writer, req *http.Request, gz bool) error {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	host, err := requestHost(host)
+	if err != nil {
+		return err
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	w.WriteString(method)
+	w.WriteByte(' ')
+	writeRequestURI(w, req, host)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(host)
+	w.WriteString("\r\n")
+
+	if ua, ok := req.Header["User-Agent"]; !ok {
+		w.WriteString("User-Agent: " + defaultUserAgent + "\r\n")
+	} else if len(ua) > 0 && ua[0] != "" {
+		writeHeaderLine(w, "User-Agent", ua[0])
+	}
+	n := outgoingLength(req)
+	switch {
+	case n > 0:
+		w.WriteString("Content-Length: ")
+		var buf [20]byte
+		w.Write(strconv.AppendInt(buf[:0], n, 10))
+		w.WriteString("\r\n")
+	case n < 0:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+		if len(req.Trailer) > 0 {
+			keys := make([]string, 0, len(req.Trailer))
+			for k := range req.Trailer {
+				keys = append(keys, http.CanonicalHeaderKey(k))
+			}
+			writeHeaderLine(w, "Trailer", strings.Join(keys, ","))
+		}
+	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
+		w.WriteString("Content-Length: 0\r\n")
+	}
+	if req.Close && !hasToken(req.Header["Connection"], "close") {
+		w.WriteString("Connection: close\r\n")
+	}
+	for k, vv := range req.Header {
+		switch k {
+		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		for _, v := range vv {
+			writeHeaderLine(w, k, v)
+		}
+	}
+	if gz {
+		w.WriteString("Accept-Encoding: gzip\r\n")
+	}
+	_, err = w.WriteString("\r\n")
+	return err
+}
+
+func writeHeaderLine(w *bufio.Writer, k, v string) {
+	w.WriteString(k)
+	w.WriteString(": ")
+	w.WriteString(strings.TrimSpace(v))
+	w.WriteString("\r\n")
+}
+
+// writeRequestURI writes the origin-form request target without building
+// the string that URL.RequestURI would allocate.
+func writeRequestURI(w *bufio.Writer, req *http.Request, host string) {
+	u := req.URL
+	switch {
+	case req.Method == http.MethodConnect && u.Path == "":
+		w.WriteString(host)
+		return
+	case u.Opaque != "" || u.Scheme == "" && u.Host == "" && u.Path == "":
+		w.WriteString(u.RequestURI())
+		return
+	}
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	w.WriteString(p)
+	if u.ForceQuery || u.RawQuery != "" {
+		w.WriteByte('?')
+		w.WriteString(u.RawQuery)
+	}
+}
+
+// requestHost validates a Host header value, converting an international
+// name to its ASCII form and dropping an IPv6 zone, as net/http does.
+func requestHost(host string) (string, error) {
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			h, port := host, ""
+			if j := strings.LastIndexByte(host, ':'); j > strings.LastIndexByte(host, ']') {
+				h, port = host[:j], host[j:]
+			}
+			a, err := idna.Lookup.ToASCII(h)
+			if err != nil {
+				return "", fmt.Errorf("httppool: invalid Host header %q: %v", host, err)
+			}
+			host = a + port
+			break
+		}
+	}
+	if !httpguts.ValidHostHeader(host) {
+		return "", fmt.Errorf("httppool: invalid Host header %q", host)
+	}
+	if strings.HasPrefix(host, "[") {
+		if i := strings.LastIndex(host, "]"); i > 0 {
+			if z := strings.LastIndex(host[:i], "%"); z > 0 {
+				host = host[:z] + host[i:]
+			}
+		}
+	}
+	return host, nil
+}
+
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// writeRequestBody writes and closes req.Body, framed by Content-Length or
+// chunked encoding, then flushes w. A failure to read the body is a
+// *requestBodyError; any other error is the connection's.
+func writeRequestBody(w *bufio.Writer, req *http.Request) error {
+	body := req.Body
+	defer body.Close()
+	n := outgoingLength(req)
+	bufp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bufp)
+	buf := *bufp
+	if n > 0 {
+		copied, err := copyBody(w, io.LimitReader(body, n), buf)
+		if err != nil {
+			return err
+		}
+		if copied < n {
+			return &requestBodyError{fmt.Errorf("ContentLength=%d with Body length %d", n, copied)}
+		}
+		var one [1]byte
+		if m, _ := body.Read(one[:]); m > 0 {
+			return &requestBodyError{fmt.Errorf("ContentLength=%d with a longer Body", n)}
+		}
+		return w.Flush()
+	}
+	cw := httputil.NewChunkedWriter(w)
+	if _, err := copyBody(cw, body, buf); err != nil {
+		return err
+	}
+	if err := cw.Close(); err != nil {
+		return err
+	}
+	for k, vv := range req.Trailer {
+		for _, v := range vv {
+			writeHeaderLine(w, k, v)
+		}
+	}
+	w.WriteString("\r\n")
+	return w.Flush()
+}
+
+// copyBody copies src to dst, telling read failures from write failures.
+func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var written int64
+	for {
+		nr, rerr := src.Read(buf)
+		if nr > 0 {
+			nw, werr := dst.Write(buf[:nr])
+			written += int64(nw)
+			if werr != nil {
+				return written, werr
+			}
+		}
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, &requestBodyError{rerr}
+		}
+	}
+}
+
+// expectsContinue reports whether req asks for "100 Continue" before its body.
+func expectsContinue(req *http.Request) bool {
+	return hasToken(req.Header["Expect"], "100-continue")
+}
+
+// wantsGzip reports whether the Transport asks for gzip on req's behalf and
+// so decompresses its response, by net/http's rules.
+func (c *core) wantsGzip(req *http.Request) bool {
+	return !c.cfg.DisableCompression &&
+		len(req.Header["Accept-Encoding"]) == 0 &&
+		len(req.Header["Range"]) == 0 &&
+		req.Method != http.MethodHead
+}
+
+// hasToken reports whether a comma-separated header holds token, ignoring case.
+func hasToken(values []string, token string) bool {
+	return httpguts.HeaderValuesContainsToken(values, token)
+}

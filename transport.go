@@ -1,0 +1,240 @@
+// Package httppool is an HTTP client transport whose connection pool behaves
+// like Rust hyper's Client: per-host pools, idle timeout, a bound on idle
+// connections per host, keep-alive reuse, "Connection: close" handling, and
+// closing every connection on shutdown. It is an http.RoundTripper, so it
+// plugs into any *http.Client.
+//
+// HTTP/1.1 requests run on the caller's goroutine: no goroutine is kept per
+// connection, and an idle connection holds no buffers.
+package httppool
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Transport is an http.RoundTripper that pools connections per host.
+// It is safe for concurrent use. Create it with New; the zero value is not usable.
+//
+// A Transport that becomes unreachable without Close still closes its idle
+// connections when the garbage collector reclaims it, as dropping a hyper
+// Client does.
+type Transport struct {
+	c *core
+}
+
+// core is the Transport's state. Connections, bodies and the sweeper refer to
+// core, never to the Transport, so that an unreachable Transport can be
+// collected and its cleanup can close the pool.
+type core struct {
+	cfg         Config
+	idleTimeout time.Duration
+	maxRetries  int
+	dialer      func(ctx context.Context, network, addr string) (net.Conn, error)
+	tlsConfig   *tls.Config
+
+	hosts sync.Map // connectKey → *hostPool
+
+	closed   atomic.Bool
+	closeCh  chan struct{} // closed by close; stops the sweeper
+	closeOne sync.Once
+
+	inflight atomic.Int64 // requests between RoundTrip and the end of their response
+
+	lru lruList // every idle connection across hosts, when Config.MaxIdle is set
+
+	sweepMu  sync.Mutex
+	sweeping bool
+
+	stats counters
+}
+
+// New returns a Transport configured by cfg. The zero Config is valid.
+func New(cfg Config) *Transport {
+	c := &core{
+		cfg:         cfg,
+		idleTimeout: cfg.idleTimeout(),
+		maxRetries:  cfg.maxRetries(),
+		dialer:      cfg.DialContext,
+		closeCh:     make(chan struct{}),
+	}
+	if c.dialer == nil {
+		d := &net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}
+		c.dialer = d.DialContext
+	}
+	c.tlsConfig = newTLSConfig(cfg.TLSConfig)
+	t := &Transport{c: c}
+	runtime.AddCleanup(t, func(c *core) { c.close() }, c)
+	return t
+}
+
+// Client returns an *http.Client that sends its requests through t.
+func (t *Transport) Client() *http.Client {
+	return &http.Client{Transport: t}
+}
+
+// RoundTrip sends one HTTP request and returns its response, reusing a pooled
+// connection to the request's host when one is idle. The response's body must
+// be read to the end or closed for its connection to return to the pool.
+//
+// A request that fails on a reused connection before any byte of the response
+// arrived is sent again on another connection when that is safe; see Config.MaxRetries.
+// RoundTrip returns ErrClosed once Close or Shutdown was called.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.c.roundTrip(req)
+}
+
+// CloseIdleConnections closes the connections now idle in the pool. Connections
+// in use are not affected. It is the method http.Client.CloseIdleConnections calls.
+func (t *Transport) CloseIdleConnections() {
+	t.c.closeIdle(closeReasonIdleClosed)
+}
+
+// Close closes every idle connection at once and makes new requests fail with
+// ErrClosed. Requests in flight finish; their connections are then closed
+// rather than pooled. Close always returns nil and may be called more than once.
+func (t *Transport) Close() error {
+	t.c.close()
+	return nil
+}
+
+// Shutdown stops taking requests, waits for the requests in flight to finish
+// (their response bodies read or closed), then closes every connection. If ctx
+// ends first, the connections still in use are closed at once and Shutdown
+// returns ctx's error. Requests waiting for a connection fail with ErrClosed.
+func (t *Transport) Shutdown(ctx context.Context) error {
+	return t.c.shutdown(ctx)
+}
+
+func (c *core) roundTrip(req *http.Request) (*http.Response, error) {
+	key, err := c.keyFor(req)
+	if err != nil {
+		closeRequestBody(req)
+		return nil, err
+	}
+	if c.closed.Load() {
+		closeRequestBody(req)
+		return nil, ErrClosed
+	}
+	c.inflight.Add(1)
+	c.stats.requests.Add(1)
+	resp, err := c.roundTripWithRetry(req, key)
+	if err != nil {
+		c.requestDone()
+	}
+	return resp, err
+}
+
+// requestDone ends one in-flight request; Shutdown waits for them all.
+func (c *core) requestDone() {
+	c.inflight.Add(-1)
+}
+
+// keyFor returns the pool key of req and checks that req can be sent.
+func (c *core) keyFor(req *http.Request) (connectKey, error) {
+	if req.URL == nil {
+		return connectKey{}, errors.New("httppool: nil Request.URL")
+	}
+	if req.Header == nil {
+		return connectKey{}, errors.New("httppool: nil Request.Header")
+	}
+	u := req.URL
+	var port string
+	switch u.Scheme {
+	case "http":
+		port = "80"
+	case "https":
+		port = "443"
+	default:
+		return connectKey{}, errors.New("httppool: unsupported protocol scheme " + quoteScheme(u.Scheme))
+	}
+	if u.Host == "" {
+		return connectKey{}, errors.New("httppool: no Host in request URL")
+	}
+	addr := u.Host
+	if u.Port() == "" || hasUpper(addr) || strings.HasSuffix(addr, ":") {
+		h := strings.ToLower(u.Hostname())
+		if p := u.Port(); p != "" {
+			port = p
+		}
+		addr = net.JoinHostPort(h, port)
+	}
+	return connectKey{scheme: u.Scheme, addr: addr}, nil
+}
+
+func quoteScheme(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return `"` + s + `"`
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func closeRequestBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// hostPoolFor returns the live pool of key, creating it if needed.
+func (c *core) hostPoolFor(key connectKey) *hostPool {
+	if v, ok := c.hosts.Load(key); ok {
+		return v.(*hostPool)
+	}
+	v, _ := c.hosts.LoadOrStore(key, &hostPool{core: c, key: key})
+	return v.(*hostPool)
+}
+
+func (c *core) eachHost(f func(*hostPool)) {
+	c.hosts.Range(func(_, v any) bool {
+		f(v.(*hostPool))
+		return true
+	})
+}
+
+func (c *core) closeIdle(reason closeReason) {
+	c.eachHost(func(hp *hostPool) { hp.closeIdle(reason) })
+}
+
+func (c *core) close() {
+	c.closed.Store(true)
+	c.closeOne.Do(func() { close(c.closeCh) })
+	c.eachHost(func(hp *hostPool) { hp.shutdown() })
+}
+
+// shutdown drains in-flight requests, polling with backoff as
+// http.Server.Shutdown does, so that the request path carries no signalling.
+func (c *core) shutdown(ctx context.Context) error {
+	c.close()
+	wait := time.Millisecond
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for c.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			c.eachHost(func(hp *hostPool) { hp.closeAll() })
+			return ctx.Err()
+		case <-timer.C:
+			wait = min(2*wait, 100*time.Millisecond)
+			timer.Reset(wait)
+		}
+	}
+	c.eachHost(func(hp *hostPool) { hp.closeAll() })
+	return nil
+}
