@@ -4,6 +4,10 @@ package httppool
 
 import "net"
 
-// peekClosed has no portable non-blocking peek here; stale connections are
-// caught by the retry policy instead.
-func peekClosed(nc net.Conn) bool { return false }
+// livenessProbe has no portable non-blocking peek here: stale connections
+// are caught by the retry policy instead.
+type livenessProbe struct{}
+
+func newLivenessProbe(net.Conn) *livenessProbe { return nil }
+
+func (*livenessProbe) closed() bool { return false }

@@ -20,6 +20,9 @@ const (
 	// DefaultExpectContinueTimeout is how long a request with "Expect: 100-continue"
 	// waits for the server's first response before sending its body anyway.
 	DefaultExpectContinueTimeout = 1 * time.Second
+	// DefaultMaxRetries is how many times a request that failed on a stale
+	// pooled connection is resent when Config.MaxRetries is zero.
+	DefaultMaxRetries = 2
 )
 
 // Config configures a Transport. The zero value is ready to use: it pools
@@ -93,8 +96,20 @@ type Config struct {
 	// requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request with an
 	// Idempotency-Key header). A request whose body cannot be replayed
 	// (no GetBody) is never sent again. The last retry uses a newly dialed
-	// connection. Zero means 2; a negative value means no retries.
+	// connection. Zero means DefaultMaxRetries (2); a negative value means no retries.
 	MaxRetries int
+
+	// IgnoreKeepAliveHeader stops the Transport from honouring the server's
+	// "Keep-Alive: timeout=N, max=M" response header. Otherwise a connection
+	// is not reused after the server's timeout, less KeepAliveMargin, nor for
+	// more requests than max allows, so that it is never taken just as the
+	// server closes it.
+	IgnoreKeepAliveHeader bool
+
+	// KeepAliveMargin is how long before a Keep-Alive header's timeout a
+	// connection stops being reused. Zero means a quarter of the timeout, at
+	// most one second.
+	KeepAliveMargin time.Duration
 
 	// DisableCompression stops the Transport from asking for gzip. Otherwise,
 	// as with net/http, a request without its own Accept-Encoding asks for
@@ -164,7 +179,7 @@ func (c *Config) expectContinueTimeout() time.Duration {
 func (c *Config) maxRetries() int {
 	switch {
 	case c.MaxRetries == 0:
-		return 2
+		return DefaultMaxRetries
 	case c.MaxRetries < 0:
 		return 0
 	}

@@ -43,6 +43,7 @@ var (
 type h1Conn struct {
 	hp       *hostPool
 	nc       net.Conn
+	probe    *livenessProbe // nil when nc is not a socket
 	tlsState *tls.ConnectionState
 	br       *bufio.Reader // nil while idle
 	bw       *bufio.Writer // nil while idle
@@ -50,6 +51,10 @@ type h1Conn struct {
 	createdAt time.Time
 	expiresAt time.Time // Config.MaxLifetime less jitter; zero means never
 	served    int       // requests started on this connection
+
+	// From the server's Keep-Alive header; zero means not announced.
+	keepAliveUntil time.Time // reuse no later than this
+	keepAliveLast  int       // the last request this connection may serve
 
 	// Guarded by hp.mu.
 	idle       bool
@@ -65,13 +70,14 @@ type h1Conn struct {
 
 	// The request in flight. aborted is set, before the deadline is spoiled,
 	// by a context that ended or a Close that interrupted a Read.
-	ctx        context.Context
-	nread      int64 // bytes read from nc for this request
-	nwritten   int64 // bytes written to nc for this request
-	mustClose  bool  // the request or response said "Connection: close"
-	aborted    atomic.Bool
-	stopCancel func() bool
-	abortFn    func()
+	ctx         context.Context
+	nread       int64 // bytes read from nc for this request
+	nwritten    int64 // bytes written to nc for this request
+	mustClose   bool  // the request or response said "Connection: close"
+	bodyStarted bool  // the request body was read from (and so closed)
+	aborted     atomic.Bool
+	stopCancel  func() bool
+	abortFn     func()
 }
 
 // connReader and connWriter sit under the bufio buffers and count the bytes
@@ -92,7 +98,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 }
 
 func newH1Conn(hp *hostPool, nc net.Conn) *h1Conn {
-	pc := &h1Conn{hp: hp, nc: nc, createdAt: time.Now()}
+	pc := &h1Conn{hp: hp, nc: nc, probe: newLivenessProbe(nc), createdAt: time.Now()}
 	pc.abortFn = pc.abort
 	if lt := hp.core.cfg.MaxLifetime; lt > 0 {
 		pc.expiresAt = pc.createdAt.Add(lt - lifetimeJitter(lt))
@@ -172,6 +178,9 @@ func (pc *h1Conn) expiredAt(now time.Time) closeReason {
 	if !pc.expiresAt.IsZero() && !now.Before(pc.expiresAt) {
 		return closeReasonMaxLifetime
 	}
+	if !pc.keepAliveUntil.IsZero() && !now.Before(pc.keepAliveUntil) {
+		return closeReasonKeepAlive
+	}
 	return closeReasonNone
 }
 
@@ -181,8 +190,10 @@ func (pc *h1Conn) expiry() time.Time {
 	if it := pc.hp.core.idleTimeout; it > 0 {
 		t = pc.idleSince.Add(it)
 	}
-	if !pc.expiresAt.IsZero() && (t.IsZero() || pc.expiresAt.Before(t)) {
-		t = pc.expiresAt
+	for _, d := range [...]time.Time{pc.expiresAt, pc.keepAliveUntil} {
+		if !d.IsZero() && (t.IsZero() || d.Before(t)) {
+			t = d
+		}
 	}
 	return t
 }
@@ -192,7 +203,7 @@ func (pc *h1Conn) unusableAfterIdle(now time.Time) closeReason {
 	if r := pc.expiredAt(now); r != closeReasonNone {
 		return r
 	}
-	if peekClosed(pc.nc) {
+	if pc.probe.closed() {
 		return closeReasonServerClosed
 	}
 	return closeReasonNone
@@ -213,6 +224,8 @@ func (pc *h1Conn) reuseVerdict() closeReason {
 		return closeReasonError // bytes nobody asked for: the stream is out of step
 	case cfg.MaxRequestsPerConn > 0 && pc.served >= cfg.MaxRequestsPerConn:
 		return closeReasonMaxRequests
+	case pc.keepAliveLast > 0 && pc.served >= pc.keepAliveLast:
+		return closeReasonKeepAlive
 	case !pc.expiresAt.IsZero() && !time.Now().Before(pc.expiresAt):
 		return closeReasonMaxLifetime
 	}
@@ -245,7 +258,7 @@ func (pc *h1Conn) finish(reason closeReason) {
 func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	pc.served++
 	pc.ctx = ctx
-	pc.nread, pc.nwritten, pc.mustClose = 0, 0, req.Close
+	pc.nread, pc.nwritten, pc.mustClose, pc.bodyStarted = 0, 0, req.Close, false
 	pc.acquireBuffers()
 	if ctx.Done() != nil {
 		pc.stopCancel = context.AfterFunc(ctx, pc.abortFn)
@@ -262,6 +275,8 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	}
 	if resp.Close {
 		pc.mustClose = true
+	} else if ka := resp.Header["Keep-Alive"]; len(ka) > 0 && !pc.hp.core.cfg.IgnoreKeepAliveHeader {
+		pc.noteKeepAlive(ka, time.Now())
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return pc.upgrade(resp), nil
@@ -292,32 +307,40 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 }
 
 // exchange writes the request and reads the final response head into resp.
+// The request body is closed once writing it began; before that it is left
+// to the caller, which may send it again on another connection.
 func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wire.BodyKind, error) {
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if err := writeRequestHead(pc.bw, req, gz); err != nil {
-		closeRequestBody(req)
 		return 0, pc.ioErr(err)
 	}
 	if hasBody && cfg.expectContinueTimeout() > 0 && expectsContinue(req) {
 		if err := pc.bw.Flush(); err != nil {
-			closeRequestBody(req)
 			return 0, pc.ioErr(err)
 		}
 		kind, final, err := pc.awaitContinue(req, resp, cfg.expectContinueTimeout())
 		if err != nil {
-			closeRequestBody(req)
 			return 0, err
 		}
 		if final {
 			// The server answered without wanting the body: it is not sent,
-			// so the connection's framing is unknown to the server's reader.
+			// so the server's reader is out of step with the connection.
+			pc.bodyStarted = true
 			closeRequestBody(req)
 			pc.mustClose = true
 			return kind, nil
 		}
+	} else if hasBody && req.GetBody == nil && pc.served > 1 {
+		// A body that cannot be replayed is not read until the reused
+		// connection took the head, so a dead connection leaves it intact
+		// for a retry on another.
+		if err := pc.bw.Flush(); err != nil {
+			return 0, pc.ioErr(err)
+		}
 	}
 	if hasBody {
+		pc.bodyStarted = true
 		if err := writeRequestBody(pc.bw, req); err != nil {
 			var be *requestBodyError
 			if errors.As(err, &be) {

@@ -3,6 +3,7 @@ package httppool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"syscall"
@@ -32,30 +33,47 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 		if err == nil {
 			return resp, nil
 		}
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		bodyStarted := pc.bodyStarted
+		if err = c.retryable(req, co, attempt, err); err != nil {
+			if !bodyStarted {
+				closeRequestBody(req)
+			}
 			return nil, err
 		}
-		var be *requestBodyError
-		if errors.As(err, &be) {
-			return nil, err
+		if bodyStarted {
+			if req, err = rewind(req); err != nil {
+				return nil, err
+			}
 		}
-		ce := &ConnError{
-			Err:              err,
-			Reused:           co.reused,
-			IdleTime:         co.idleTime,
-			RequestWritten:   pc.nwritten > 0,
-			ServerClosedIdle: co.reused && pc.nread == 0 && isConnGone(err),
-		}
-		if attempt >= c.maxRetries || !ce.ServerClosedIdle || !mayResend(req, ce.RequestWritten) {
-			return nil, ce
-		}
-		next, ok := rewind(req)
-		if !ok {
-			return nil, ce
-		}
-		req = next
 		c.stats.retries.Add(1)
 	}
+}
+
+// retryable returns nil when the request that failed on co may be sent
+// again, or else the error to return: a *ConnError for a connection failure.
+func (c *core) retryable(req *http.Request, co checkout, attempt int, err error) error {
+	if ctxErr := req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return err
+	}
+	var be *requestBodyError
+	if errors.As(err, &be) {
+		return err
+	}
+	pc := co.c
+	ce := &ConnError{
+		Err:              err,
+		Reused:           co.reused,
+		IdleTime:         co.idleTime,
+		RequestWritten:   pc.nwritten > 0,
+		ServerClosedIdle: co.reused && pc.nread == 0 && isConnGone(err),
+	}
+	if attempt >= c.maxRetries || !ce.ServerClosedIdle || !mayResend(req, ce.RequestWritten) {
+		return ce
+	}
+	if pc.bodyStarted && !replayable(req) {
+		return ce
+	}
+	return nil
 }
 
 // checkout finds the host's pool, looking again if it retired meanwhile.
@@ -92,20 +110,22 @@ func mayResend(req *http.Request, written bool) bool {
 	return ok
 }
 
-// rewind returns the request to send again with a fresh body, or false when
-// its body cannot be replayed. It never modifies the caller's request.
-func rewind(req *http.Request) (*http.Request, bool) {
+// replayable reports whether req's body can be sent again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// rewind returns the request to send again with a fresh body from GetBody.
+// It never modifies the caller's request.
+func rewind(req *http.Request) (*http.Request, error) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return req, true
-	}
-	if req.GetBody == nil {
-		return nil, false
+		return req, nil
 	}
 	body, err := req.GetBody()
 	if err != nil {
-		return nil, false
+		return nil, fmt.Errorf("httppool: GetBody to resend the request: %w", err)
 	}
 	next := *req
 	next.Body = body
-	return &next, true
+	return &next, nil
 }
