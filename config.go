@@ -3,6 +3,7 @@ package httppool
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"time"
 )
@@ -110,6 +111,11 @@ type Config struct {
 	// connection stops being reused. Zero means a quarter of the timeout, at
 	// most one second.
 	KeepAliveMargin time.Duration
+
+	// Logger receives connection lifecycle events at debug level: dialed,
+	// reused, returned to the pool, and closed with its reason. Nil means no
+	// events, at no cost.
+	Logger *slog.Logger
 
 	// DisableCompression stops the Transport from asking for gzip. Otherwise,
 	// as with net/http, a request without its own Accept-Encoding asks for

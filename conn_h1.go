@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ const (
 	earlyResponseWait = 50 * time.Millisecond
 )
 
+// connIDs numbers connections across Transports.
+var connIDs atomic.Uint64
+
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufferSize) }}
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferSize) }}
@@ -42,6 +46,7 @@ var (
 // caller's goroutine and holds buffers only while a request is in flight.
 type h1Conn struct {
 	hp       *hostPool
+	id       uint64 // sequential per process, for logs and tools
 	nc       net.Conn
 	probe    *livenessProbe // nil when nc is not a socket
 	tlsState *tls.ConnectionState
@@ -71,10 +76,12 @@ type h1Conn struct {
 	// The request in flight. aborted is set, before the deadline is spoiled,
 	// by a context that ended or a Close that interrupted a Read.
 	ctx         context.Context
-	nread       int64 // bytes read from nc for this request
-	nwritten    int64 // bytes written to nc for this request
-	mustClose   bool  // the request or response said "Connection: close"
-	bodyStarted bool  // the request body was read from (and so closed)
+	trace       *httptrace.ClientTrace // nil when the request has none
+	firstByte   bool                   // GotFirstResponseByte fired
+	nread       int64                  // bytes read from nc for this request
+	nwritten    int64                  // bytes written to nc for this request
+	mustClose   bool                   // the request or response said "Connection: close"
+	bodyStarted bool                   // the request body was read from (and so closed)
 	aborted     atomic.Bool
 	stopCancel  func() bool
 	abortFn     func()
@@ -98,7 +105,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 }
 
 func newH1Conn(hp *hostPool, nc net.Conn) *h1Conn {
-	pc := &h1Conn{hp: hp, nc: nc, probe: newLivenessProbe(nc), createdAt: time.Now()}
+	pc := &h1Conn{hp: hp, id: connIDs.Add(1), nc: nc, probe: newLivenessProbe(nc), createdAt: time.Now()}
 	pc.abortFn = pc.abort
 	if lt := hp.core.cfg.MaxLifetime; lt > 0 {
 		pc.expiresAt = pc.createdAt.Add(lt - lifetimeJitter(lt))
@@ -168,6 +175,7 @@ func (pc *h1Conn) closeConn(reason closeReason) {
 	}
 	pc.nc.Close()
 	pc.hp.core.stats.closed[reason].Add(1)
+	pc.logClosed(reason)
 }
 
 // expiredAt reports why an idle connection may no longer be used at now.
@@ -245,19 +253,23 @@ func (pc *h1Conn) finish(reason closeReason) {
 		reason = pc.reuseVerdict()
 	}
 	pc.releaseBuffers()
-	pc.ctx = nil
-	if reason == closeReasonNone {
-		pc.hp.put(pc)
-	} else {
+	trace := pc.trace
+	pc.ctx, pc.trace = nil, nil
+	if reason != closeReasonNone {
 		pc.hp.discard(pc, reason)
+		return
+	}
+	err := pc.hp.put(pc) // pc may now serve another request: touch it no more
+	if trace != nil && trace.PutIdleConn != nil {
+		trace.PutIdleConn(err)
 	}
 }
 
 // roundTrip writes req and reads its response head. On error the connection
 // is already discarded; nread and nwritten stay readable for the retry policy.
-func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	pc.served++
-	pc.ctx = ctx
+	pc.ctx, pc.trace, pc.firstByte = ctx, trace, false
 	pc.nread, pc.nwritten, pc.mustClose, pc.bodyStarted = 0, 0, req.Close, false
 	pc.acquireBuffers()
 	if ctx.Done() != nil {
@@ -313,11 +325,17 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if err := writeRequestHead(pc.bw, req, gz); err != nil {
-		return 0, pc.ioErr(err)
+		return 0, pc.wroteRequest(pc.ioErr(err))
+	}
+	if t := pc.trace; t != nil && t.WroteHeaders != nil {
+		t.WroteHeaders()
 	}
 	if hasBody && cfg.expectContinueTimeout() > 0 && expectsContinue(req) {
 		if err := pc.bw.Flush(); err != nil {
-			return 0, pc.ioErr(err)
+			return 0, pc.wroteRequest(pc.ioErr(err))
+		}
+		if t := pc.trace; t != nil && t.Wait100Continue != nil {
+			t.Wait100Continue()
 		}
 		kind, final, err := pc.awaitContinue(req, resp, cfg.expectContinueTimeout())
 		if err != nil {
@@ -329,6 +347,7 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 			pc.bodyStarted = true
 			closeRequestBody(req)
 			pc.mustClose = true
+			pc.wroteRequest(nil)
 			return kind, nil
 		}
 	} else if hasBody && req.GetBody == nil && pc.served > 1 {
@@ -336,7 +355,7 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 		// connection took the head, so a dead connection leaves it intact
 		// for a retry on another.
 		if err := pc.bw.Flush(); err != nil {
-			return 0, pc.ioErr(err)
+			return 0, pc.wroteRequest(pc.ioErr(err))
 		}
 	}
 	if hasBody {
@@ -344,13 +363,15 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 		if err := writeRequestBody(pc.bw, req); err != nil {
 			var be *requestBodyError
 			if errors.As(err, &be) {
-				return 0, err
+				return 0, pc.wroteRequest(err)
 			}
+			pc.wroteRequest(pc.ioErr(err))
 			return pc.earlyResponse(req, resp, pc.ioErr(err))
 		}
 	} else if err := pc.bw.Flush(); err != nil {
-		return 0, pc.ioErr(err)
+		return 0, pc.wroteRequest(pc.ioErr(err))
 	}
+	pc.wroteRequest(nil)
 	return pc.readHead(req, resp, false)
 }
 
@@ -408,6 +429,12 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 	var kind wire.BodyKind
 	for n := 0; ; n++ {
 		var err error
+		if t := pc.trace; t != nil && t.GotFirstResponseByte != nil && !pc.firstByte {
+			if _, err := pc.br.Peek(1); err == nil {
+				pc.firstByte = true
+				t.GotFirstResponseByte()
+			}
+		}
 		kind, err = wire.ReadHead(pc.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
 		if err != nil {
 			if pc.aborted.Load() {
@@ -419,11 +446,20 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 			return 0, err
 		}
 		code := resp.StatusCode
-		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols || (code == http.StatusContinue && stopAt100) {
+		if code == http.StatusContinue && stopAt100 {
+			if err := pc.got1xx(resp); err != nil {
+				return 0, err
+			}
+			break
+		}
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
 			break
 		}
 		if n >= max1xxResponses {
 			return 0, errors.New("httppool: too many 1xx informational responses")
+		}
+		if err := pc.got1xx(resp); err != nil {
+			return 0, err
 		}
 		resp.Header = nil
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"math/rand/v2"
 	"net"
+	"net/http/httptrace"
 	"time"
 )
 
@@ -62,8 +63,16 @@ func (c *core) handshake(ctx context.Context, nc net.Conn, addr string) (*tls.Co
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace != nil && trace.TLSHandshakeStart != nil {
+		trace.TLSHandshakeStart()
+	}
 	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err := tc.HandshakeContext(ctx)
+	if trace != nil && trace.TLSHandshakeDone != nil {
+		trace.TLSHandshakeDone(tc.ConnectionState(), err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return tc, nil

@@ -17,6 +17,9 @@ type connectKey struct {
 	addr   string // host:port with the host in lower case
 }
 
+// String returns the key as "scheme://host:port".
+func (k connectKey) String() string { return k.scheme + "://" + k.addr }
+
 // hostPool holds the connections of one key: a LIFO stack of idle ones, the
 // count of all open ones, and the FIFO queue of requests waiting for a
 // connection when Config.MaxConnsPerHost is reached.
@@ -48,8 +51,9 @@ type grant struct {
 // checkout is what get hands a request.
 type checkout struct {
 	c        *h1Conn
-	reused   bool
-	idleTime time.Duration
+	reused   bool          // the connection served requests before
+	wasIdle  bool          // it came from the idle stack (not handed over by a finishing request)
+	idleTime time.Duration // how long it was idle
 }
 
 // get returns a connection for one request: the newest usable idle one, a
@@ -80,7 +84,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 				hp.discard(pc, reason)
 				continue
 			}
-			return checkout{c: pc, reused: true, idleTime: now.Sub(pc.idleSince)}, nil
+			return checkout{c: pc, reused: true, wasIdle: true, idleTime: now.Sub(pc.idleSince)}, nil
 		}
 		if max := c.cfg.MaxConnsPerHost; max > 0 && hp.open >= max {
 			if fresh && len(hp.idle) > 0 {
@@ -164,7 +168,10 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 func (hp *hostPool) dial(ctx context.Context) (checkout, error) {
 	c := hp.core
 	c.stats.dials.Add(1)
+	c.stats.dialing.Add(1)
+	start := time.Now()
 	pc, err := c.dialConn(ctx, hp)
+	c.stats.dialing.Add(-1)
 	hp.mu.Lock()
 	hp.dialing--
 	if err != nil {
@@ -176,26 +183,29 @@ func (hp *hostPool) dial(ctx context.Context) (checkout, error) {
 	hp.conns.push(pc)
 	hp.mu.Unlock()
 	c.stats.opened.Add(1)
+	pc.logDialed(time.Since(start))
 	return checkout{c: pc}, nil
 }
 
 // put returns a connection whose response was read to the end: to the oldest
 // waiter, else to the idle stack. It closes the oldest idle connection of the
 // host over MaxIdlePerHost, and the least recently used one over MaxIdle.
-func (hp *hostPool) put(pc *h1Conn) {
+// It fails with ErrClosed, closing pc, once the Transport is closed.
+func (hp *hostPool) put(pc *h1Conn) error {
 	c := hp.core
 	hp.mu.Lock()
 	if c.closed.Load() || hp.dead {
 		hp.mu.Unlock()
 		hp.discard(pc, closeReasonClosed)
-		return
+		return ErrClosed
 	}
+	pc.logReturned()
 	if len(hp.waiters) > 0 {
 		w := hp.waiters[0]
 		hp.waiters = hp.waiters[1:]
 		hp.mu.Unlock()
 		w.ch <- grant{c: pc}
-		return
+		return nil
 	}
 	pc.idle = true
 	pc.idleSince = time.Now()
@@ -211,6 +221,7 @@ func (hp *hostPool) put(pc *h1Conn) {
 		c.idleRemoved(evicted)
 		hp.discard(evicted, closeReasonMaxIdlePerHost)
 	}
+	return nil
 }
 
 // removeIdleLocked takes the idle connection at index i out of the stack.

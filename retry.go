@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"syscall"
 )
 
@@ -18,8 +19,10 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 		return nil, err
 	}
 	ctx := req.Context()
+	trace := httptrace.ContextClientTrace(ctx)
 	for attempt := 0; ; attempt++ {
 		fresh := attempt > 0 && attempt == c.maxRetries
+		traceGetConn(trace, key)
 		co, err := c.checkout(ctx, key, fresh)
 		if err != nil {
 			closeRequestBody(req)
@@ -27,9 +30,11 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 		}
 		if co.reused {
 			c.stats.reused.Add(1)
+			co.c.logReused(co.idleTime)
 		}
+		traceGotConn(trace, co)
 		pc := co.c
-		resp, err := pc.roundTrip(ctx, req)
+		resp, err := pc.roundTrip(ctx, req, trace)
 		if err == nil {
 			return resp, nil
 		}

@@ -5,6 +5,25 @@ import (
 	"time"
 )
 
+// Reasons a connection is closed: the keys of Stats.Closed.
+const (
+	CloseIdleTimeout     = "idle_timeout"           // idle longer than Config.IdleTimeout
+	CloseMaxIdlePerHost  = "max_idle_per_host"      // the oldest idle connection over Config.MaxIdlePerHost
+	CloseMaxIdle         = "max_idle"               // the least recently used over Config.MaxIdle
+	CloseMaxLifetime     = "max_lifetime"           // older than Config.MaxLifetime
+	CloseMaxRequests     = "max_requests"           // served Config.MaxRequestsPerConn requests
+	CloseServerClosed    = "server_closed"          // found closed by the server when taken from the pool
+	CloseConnectionClose = "connection_close"       // "Connection: close", HTTP/1.0 or a close-delimited body
+	CloseKeepAliveHeader = "keep_alive_header"      // past the server's Keep-Alive timeout or max
+	CloseUnreadBody      = "unread_body"            // body closed with too much left to drain
+	CloseError           = "error"                  // an I/O or protocol error, or a cancelled request
+	CloseTransportClosed = "transport_closed"       // Close or Shutdown
+	CloseIdleRequested   = "close_idle_connections" // CloseIdleConnections
+	ClosePoolingDisabled = "pooling_disabled"       // Config.DisablePooling
+	CloseRetryReplaced   = "replaced_for_retry"     // an idle connection traded for a new one to retry on
+	CloseUpgraded        = "upgraded"               // handed to the caller by "101 Switching Protocols"
+)
+
 // closeReason says why the pool closed a connection.
 type closeReason uint8
 
@@ -18,33 +37,33 @@ const (
 	closeReasonServerClosed
 	closeReasonConnectionClose
 	closeReasonKeepAlive
+	closeReasonUnreadBody
 	closeReasonError
 	closeReasonClosed
 	closeReasonIdleClosed
 	closeReasonNoPooling
 	closeReasonRetry
 	closeReasonUpgraded
-	closeReasonUnreadBody
 	numCloseReasons
 )
 
 var closeReasonNames = [numCloseReasons]string{
 	closeReasonNone:            "none",
-	closeReasonIdleTimeout:     "idle_timeout",
-	closeReasonMaxIdlePerHost:  "max_idle_per_host",
-	closeReasonMaxIdle:         "max_idle",
-	closeReasonMaxLifetime:     "max_lifetime",
-	closeReasonMaxRequests:     "max_requests",
-	closeReasonServerClosed:    "server_closed",
-	closeReasonConnectionClose: "connection_close",
-	closeReasonKeepAlive:       "keep_alive_header",
-	closeReasonError:           "error",
-	closeReasonClosed:          "transport_closed",
-	closeReasonIdleClosed:      "close_idle_connections",
-	closeReasonNoPooling:       "pooling_disabled",
-	closeReasonRetry:           "replaced_for_retry",
-	closeReasonUpgraded:        "upgraded",
-	closeReasonUnreadBody:      "unread_body",
+	closeReasonIdleTimeout:     CloseIdleTimeout,
+	closeReasonMaxIdlePerHost:  CloseMaxIdlePerHost,
+	closeReasonMaxIdle:         CloseMaxIdle,
+	closeReasonMaxLifetime:     CloseMaxLifetime,
+	closeReasonMaxRequests:     CloseMaxRequests,
+	closeReasonServerClosed:    CloseServerClosed,
+	closeReasonConnectionClose: CloseConnectionClose,
+	closeReasonKeepAlive:       CloseKeepAliveHeader,
+	closeReasonUnreadBody:      CloseUnreadBody,
+	closeReasonError:           CloseError,
+	closeReasonClosed:          CloseTransportClosed,
+	closeReasonIdleClosed:      CloseIdleRequested,
+	closeReasonNoPooling:       ClosePoolingDisabled,
+	closeReasonRetry:           CloseRetryReplaced,
+	closeReasonUpgraded:        CloseUpgraded,
 }
 
 func (r closeReason) String() string { return closeReasonNames[r] }
@@ -57,6 +76,7 @@ type counters struct {
 	retries      atomic.Int64
 	dials        atomic.Int64
 	dialErrors   atomic.Int64
+	dialing      atomic.Int64
 	opened       atomic.Int64
 	idle         atomic.Int64
 	waiting      atomic.Int64
@@ -66,54 +86,105 @@ type counters struct {
 }
 
 // Stats is a snapshot of a Transport's pool, shaped like database/sql.DBStats.
-// Gauges (Open, Idle, InUse, Waiting) are read one by one without a lock, so
-// under load they may disagree by a request or two.
+// It is read from atomic counters and, for Hosts, from each host's pool in
+// turn, never under a lock over the whole Transport; while requests run, its
+// gauges may be a request or two apart from each other.
 type Stats struct {
-	Open    int // connections open now: dialing, in use or idle
+	Open    int // connections open: in use or idle (not counting Dialing)
 	InUse   int // connections serving a request
 	Idle    int // connections idle in the pool
-	Waiting int // requests waiting for a connection (MaxConnsPerHost)
+	Dialing int // connections being dialed
+	Waiting int // requests waiting for a connection (Config.MaxConnsPerHost)
 
 	WaitCount    int64         // requests that had to wait for a connection
-	WaitDuration time.Duration // total time requests waited
+	WaitDuration time.Duration // total time requests waited for a connection
 
-	Requests   int64 // requests sent
-	Reused     int64 // requests served by a pooled connection
+	Requests   int64 // requests sent through RoundTrip
+	Reused     int64 // attempts served by a connection that had served before
 	Retries    int64 // requests sent again after a reused connection failed
-	Dials      int64 // connections dialed, successful or not
+	Dials      int64 // connections dialed, successfully or not
 	DialErrors int64 // dials that failed
 
-	// Closed counts the connections closed, by reason: "idle_timeout",
-	// "max_idle_per_host", "max_idle", "max_lifetime", "max_requests",
-	// "server_closed", "connection_close", "keep_alive_header", "error",
-	// "transport_closed", "close_idle_connections", "pooling_disabled",
-	// "replaced_for_retry", "upgraded", "unread_body".
+	// Closed counts closed connections by reason, keyed by the Close*
+	// constants; reasons with no close are absent.
 	Closed map[string]int64
+
+	// Hosts holds a snapshot per pool key ("http://host:port").
+	Hosts map[string]HostStats
+}
+
+// HostStats is a snapshot of one host's pool.
+type HostStats struct {
+	Open    int // connections open: in use or idle
+	InUse   int // connections serving a request
+	Idle    int // connections idle in the pool
+	Dialing int // connections being dialed
+	Waiting int // requests waiting for a connection
 }
 
 // Stats returns a snapshot of the pool's state and counters.
 func (t *Transport) Stats() Stats {
-	c := &t.c.stats
-	var closed int64
+	c := t.c
+	s := c.counts()
+	s.Hosts = make(map[string]HostStats)
+	c.eachHost(func(hp *hostPool) {
+		if hs := hp.stats(); hs != (HostStats{}) {
+			s.Hosts[hp.key.String()] = hs
+		}
+	})
+	return s
+}
+
+// HostStats returns a snapshot of the pool of one host, given as a URL's
+// scheme and authority ("https://example.com" or "http://127.0.0.1:8080").
+// It reports false when the Transport holds nothing for that host.
+func (t *Transport) HostStats(host string) (HostStats, bool) {
+	key, err := t.c.keyForURL(host)
+	if err != nil {
+		return HostStats{}, false
+	}
+	v, ok := t.c.hosts.Load(key)
+	if !ok {
+		return HostStats{}, false
+	}
+	return v.(*hostPool).stats(), true
+}
+
+func (c *core) counts() Stats {
+	k := &c.stats
 	s := Stats{
-		Idle:         int(c.idle.Load()),
-		Waiting:      int(c.waiting.Load()),
-		WaitCount:    c.waitCount.Load(),
-		WaitDuration: time.Duration(c.waitDuration.Load()),
-		Requests:     c.requests.Load(),
-		Reused:       c.reused.Load(),
-		Retries:      c.retries.Load(),
-		Dials:        c.dials.Load(),
-		DialErrors:   c.dialErrors.Load(),
+		Idle:         int(k.idle.Load()),
+		Dialing:      int(k.dialing.Load()),
+		Waiting:      int(k.waiting.Load()),
+		WaitCount:    k.waitCount.Load(),
+		WaitDuration: time.Duration(k.waitDuration.Load()),
+		Requests:     k.requests.Load(),
+		Reused:       k.reused.Load(),
+		Retries:      k.retries.Load(),
+		Dials:        k.dials.Load(),
+		DialErrors:   k.dialErrors.Load(),
 		Closed:       make(map[string]int64),
 	}
+	var closed int64
 	for r := closeReason(1); r < numCloseReasons; r++ {
-		if n := c.closed[r].Load(); n > 0 {
+		if n := k.closed[r].Load(); n > 0 {
 			s.Closed[r.String()] = n
 			closed += n
 		}
 	}
-	s.Open = int(c.opened.Load() - closed)
+	s.Open = int(k.opened.Load() - closed)
 	s.InUse = s.Open - s.Idle
 	return s
+}
+
+func (hp *hostPool) stats() HostStats {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	return HostStats{
+		Open:    hp.open - hp.dialing,
+		InUse:   hp.open - hp.dialing - len(hp.idle),
+		Idle:    len(hp.idle),
+		Dialing: hp.dialing,
+		Waiting: len(hp.waiters),
+	}
 }

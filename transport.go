@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -146,7 +147,19 @@ func (c *core) keyFor(req *http.Request) (connectKey, error) {
 	if req.Header == nil {
 		return connectKey{}, errors.New("httppool: nil Request.Header")
 	}
-	u := req.URL
+	return keyOf(req.URL)
+}
+
+// keyForURL parses a URL or "scheme://host[:port]" into a pool key.
+func (c *core) keyForURL(s string) (connectKey, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return connectKey{}, err
+	}
+	return keyOf(u)
+}
+
+func keyOf(u *url.URL) (connectKey, error) {
 	var port string
 	switch u.Scheme {
 	case "http":
