@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,6 +56,10 @@ var benchClients = []benchClient{
 	}},
 }
 
+// pinNoteOnce prints, once per run, that the benchmarks could not be pinned
+// to CPUs as they normally are.
+var pinNoteOnce sync.Once
+
 // startBenchServer starts the server process and pins this process for one
 // top-level benchmark, and stops and unpins in its cleanup. The server is
 // not shared across top-level benchmarks because nothing runs after the last
@@ -66,10 +72,9 @@ func startBenchServer(b *testing.B) *benchserver.Process {
 		b.Fatal(err)
 	}
 	unpin, note := benchserver.PinSelf(0)
-	if !p.Pinned {
-		b.Log(p.PinNote)
+	if !p.Pinned || !strings.HasPrefix(note, "client pinned") {
+		pinNoteOnce.Do(func() { fmt.Fprintf(os.Stderr, "benchmarks: %s; %s\n", p.PinNote, note) })
 	}
-	b.Log(note)
 	b.Cleanup(func() {
 		unpin()
 		if err := p.Close(); err != nil {

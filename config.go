@@ -117,6 +117,12 @@ type Config struct {
 	// events, at no cost.
 	Logger *slog.Logger
 
+	// HTTP2 configures HTTP/2. The zero value negotiates HTTP/2 with https
+	// servers through ALPN and shares one connection per host among
+	// concurrent requests, dialing another when the server's stream limit
+	// is reached.
+	HTTP2 HTTP2Config
+
 	// DisableCompression stops the Transport from asking for gzip. Otherwise,
 	// as with net/http, a request without its own Accept-Encoding asks for
 	// gzip and a gzip response is decompressed transparently.
@@ -190,4 +196,29 @@ func (c *Config) maxRetries() int {
 		return 0
 	}
 	return c.MaxRetries
+}
+
+// HTTP2Config configures the Transport's HTTP/2 connections.
+type HTTP2Config struct {
+	// Disable stops the Transport from offering HTTP/2 to https servers:
+	// every connection speaks HTTP/1.1.
+	Disable bool
+
+	// H2C makes http:// requests use HTTP/2 over cleartext with prior
+	// knowledge (no upgrade): the server must speak h2c. Zero means http://
+	// requests use HTTP/1.1.
+	H2C bool
+
+	// StrictMaxConcurrentStreams makes requests over the server's
+	// MAX_CONCURRENT_STREAMS wait for a stream on the host's one connection,
+	// as hyper does, instead of dialing another connection.
+	StrictMaxConcurrentStreams bool
+
+	// ReadIdleTimeout is how long a connection may receive nothing before a
+	// PING health check is sent. Zero means no health check.
+	ReadIdleTimeout time.Duration
+
+	// PingTimeout is how long the health check waits for the PING's answer
+	// before closing the connection. Zero means 15 s.
+	PingTimeout time.Duration
 }

@@ -175,7 +175,7 @@ func (pc *h1Conn) closeConn(reason closeReason) {
 	}
 	pc.nc.Close()
 	pc.hp.core.stats.closed[reason].Add(1)
-	pc.logClosed(reason)
+	pc.hp.core.logClosed(pc.id, pc.hp.key, reason, pc.served, pc.createdAt)
 }
 
 // expiredAt reports why an idle connection may no longer be used at now.

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http/httptrace"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // tlsSessionCacheSize bounds the TLS sessions remembered for resumption.
@@ -28,27 +30,45 @@ func newTLSConfig(base *tls.Config) *tls.Config {
 	return c
 }
 
-// dialConn dials a connection for hp's key, with a TLS handshake for https.
-func (c *core) dialConn(ctx context.Context, hp *hostPool) (*h1Conn, error) {
+// dialConn dials a connection for hp's key: HTTP/1.1 or HTTP/2 as ALPN
+// decides for https, HTTP/2 for http with Config.HTTP2.H2C.
+func (c *core) dialConn(ctx context.Context, hp *hostPool) (*h1Conn, *h2Conn, error) {
 	nc, err := c.dialer(ctx, "tcp", hp.key.addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if hp.key.scheme == "https" {
-		tc, err := c.handshake(ctx, nc, hp.key.addr)
-		if err != nil {
-			nc.Close()
-			return nil, err
+	if hp.key.scheme == "http" {
+		if hp.wantsH2 {
+			h2c, err := newH2Conn(hp, nc)
+			if err != nil {
+				nc.Close()
+				return nil, nil, err
+			}
+			return nil, h2c, nil
 		}
-		pc := newH1Conn(hp, tc)
-		state := tc.ConnectionState()
-		pc.tlsState = &state
-		return pc, nil
+		return newH1Conn(hp, nc), nil, nil
 	}
-	return newH1Conn(hp, nc), nil
+	tc, err := c.handshake(ctx, nc, hp.key.addr, hp.wantsH2)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	state := tc.ConnectionState()
+	if state.NegotiatedProtocol == http2.NextProtoTLS {
+		h2c, err := newH2Conn(hp, tc)
+		if err != nil {
+			tc.Close()
+			return nil, nil, err
+		}
+		return nil, h2c, nil
+	}
+	pc := newH1Conn(hp, tc)
+	pc.tlsState = &state
+	return pc, nil, nil
 }
 
-func (c *core) handshake(ctx context.Context, nc net.Conn, addr string) (*tls.Conn, error) {
+// handshake runs the TLS handshake on nc, offering h2 when h2 is set.
+func (c *core) handshake(ctx context.Context, nc net.Conn, addr string, h2 bool) (*tls.Conn, error) {
 	cfg := c.tlsConfig.Clone()
 	if cfg.ServerName == "" {
 		host, _, err := net.SplitHostPort(addr)
@@ -58,6 +78,9 @@ func (c *core) handshake(ctx context.Context, nc net.Conn, addr string) (*tls.Co
 		cfg.ServerName = host
 	}
 	cfg.NextProtos = []string{"http/1.1"}
+	if h2 {
+		cfg.NextProtos = []string{http2.NextProtoTLS, "http/1.1"}
+	}
 	if d := c.cfg.tlsHandshakeTimeout(); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)

@@ -14,39 +14,34 @@ func (c *core) logEnabled() bool {
 	return c.cfg.Logger != nil && c.cfg.Logger.Enabled(context.Background(), slog.LevelDebug)
 }
 
-func (c *core) logConn(msg string, pc *h1Conn, attrs ...slog.Attr) {
-	base := []slog.Attr{
-		slog.Uint64("conn", pc.id),
-		slog.String("host", pc.hp.key.String()),
-	}
+func (c *core) logConn(msg string, id uint64, key connectKey, attrs ...slog.Attr) {
+	base := []slog.Attr{slog.Uint64("conn", id), slog.String("host", key.String())}
 	c.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, msg, append(base, attrs...)...)
 }
 
-func (pc *h1Conn) logDialed(took time.Duration) {
-	if c := pc.hp.core; c.logEnabled() {
-		c.logConn("httppool: dialed", pc,
-			slog.String("local", pc.nc.LocalAddr().String()),
-			slog.Duration("took", took))
+func (c *core) logDialed(id uint64, key connectKey, proto string, took time.Duration) {
+	if c.logEnabled() {
+		c.logConn("httppool: dialed", id, key, slog.String("proto", proto), slog.Duration("took", took))
+	}
+}
+
+func (c *core) logClosed(id uint64, key connectKey, reason closeReason, served int, created time.Time) {
+	if c.logEnabled() {
+		c.logConn("httppool: closed", id, key,
+			slog.String("reason", reason.String()),
+			slog.Int("served", served),
+			slog.Duration("age", time.Since(created)))
 	}
 }
 
 func (pc *h1Conn) logReused(idle time.Duration) {
 	if c := pc.hp.core; c.logEnabled() {
-		c.logConn("httppool: reused", pc, slog.Duration("idle", idle), slog.Int("served", pc.served))
+		c.logConn("httppool: reused", pc.id, pc.hp.key, slog.Duration("idle", idle), slog.Int("served", pc.served))
 	}
 }
 
 func (pc *h1Conn) logReturned() {
 	if c := pc.hp.core; c.logEnabled() {
-		c.logConn("httppool: returned to pool", pc, slog.Int("served", pc.served))
-	}
-}
-
-func (pc *h1Conn) logClosed(reason closeReason) {
-	if c := pc.hp.core; c.logEnabled() {
-		c.logConn("httppool: closed", pc,
-			slog.String("reason", reason.String()),
-			slog.Int("served", pc.served),
-			slog.Duration("age", time.Since(pc.createdAt)))
+		c.logConn("httppool: returned to pool", pc.id, pc.hp.key, slog.Int("served", pc.served))
 	}
 }

@@ -3,6 +3,7 @@ package httppool
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,20 +21,26 @@ type connectKey struct {
 // String returns the key as "scheme://host:port".
 func (k connectKey) String() string { return k.scheme + "://" + k.addr }
 
-// hostPool holds the connections of one key: a LIFO stack of idle ones, the
-// count of all open ones, and the FIFO queue of requests waiting for a
-// connection when Config.MaxConnsPerHost is reached.
+// hostPool holds the connections of one key: a LIFO stack of idle HTTP/1.1
+// ones, the shared HTTP/2 ones, the count of all open ones, and the FIFO
+// queue of requests waiting for a connection when Config.MaxConnsPerHost is
+// reached.
 type hostPool struct {
-	core *core
-	key  connectKey
+	core    *core
+	key     connectKey
+	wantsH2 bool // the key may speak HTTP/2: https with ALPN, or h2c
 
 	mu      sync.Mutex
 	idle    []*h1Conn // newest last
-	open    int       // dialing + active + idle
+	open    int       // dialing + active + idle, HTTP/1.1 and HTTP/2
 	dialing int
 	waiters []*waiter // oldest first
-	conns   connList  // every open connection, for Shutdown
+	conns   connList  // every open HTTP/1.1 connection, for Shutdown
 	dead    bool      // removed from core.hosts; look the key up again
+
+	proto      proto         // what the host speaks, once a connection told
+	h2         []*h2Conn     // HTTP/2 connections, newest last
+	connecting chan struct{} // while a dial that others wait for runs; closed when it ends
 }
 
 // waiter is a request waiting for a connection of its host.
@@ -41,25 +48,32 @@ type waiter struct {
 	ch chan grant // buffered: the granter never blocks
 }
 
-// grant answers a waiter: a connection handed over, or, when c and err are
-// nil, a slot of MaxConnsPerHost in which to dial.
+// grant answers a waiter: a connection handed over; retry, to look again
+// because an HTTP/2 stream freed up; err; or, when all are zero, a slot of
+// MaxConnsPerHost in which to dial.
 type grant struct {
-	c   *h1Conn
-	err error
+	c     *h1Conn
+	retry bool
+	err   error
 }
 
-// checkout is what get hands a request.
+// checkout is what get hands a request: an HTTP/1.1 connection (c) or a
+// stream reserved on an HTTP/2 one (h2).
 type checkout struct {
 	c        *h1Conn
+	h2       *h2Conn
 	reused   bool          // the connection served requests before
-	wasIdle  bool          // it came from the idle stack (not handed over by a finishing request)
+	wasIdle  bool          // it was idle (not handed over by a finishing request)
 	idleTime time.Duration // how long it was idle
 }
 
-// get returns a connection for one request: the newest usable idle one, a
-// new one dialed within the host's limit, or one freed while waiting in line.
-// With fresh set it always dials. It fails with errHostPoolDead when hp was
-// retired; the caller then looks the key up again.
+// get returns a connection for one request: a stream on a shared HTTP/2
+// connection, the newest usable idle HTTP/1.1 one, a new one dialed within
+// the host's limit, or one freed while waiting in line. With fresh set it
+// always dials. While a dial that decides the host's protocol (or adds
+// HTTP/2 capacity) runs, other requests wait for it rather than dial too.
+// It fails with errHostPoolDead when hp was retired; the caller then looks
+// the key up again.
 func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 	c := hp.core
 	for {
@@ -71,6 +85,31 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 		if c.closed.Load() {
 			hp.mu.Unlock()
 			return checkout{}, ErrClosed
+		}
+		connect := false
+		if hp.sharesH2() {
+			if co, ok := hp.takeH2Locked(); ok && !fresh {
+				hp.mu.Unlock()
+				return co, nil
+			} else if ok {
+				hp.mu.Unlock()
+				hp.streamDone(co.h2) // a retry wants a new connection
+				hp.mu.Lock()
+			}
+			if hp.dead { // retiring a spent connection emptied the pool
+				hp.mu.Unlock()
+				return checkout{}, errHostPoolDead
+			}
+			if ch := hp.connecting; ch != nil {
+				hp.mu.Unlock()
+				select {
+				case <-ch:
+					continue
+				case <-ctx.Done():
+					return checkout{}, ctx.Err()
+				}
+			}
+			connect = true
 		}
 		if n := len(hp.idle); n > 0 && !fresh {
 			pc := hp.idle[n-1]
@@ -96,29 +135,33 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 				hp.mu.Unlock()
 				c.idleRemoved(pc)
 				pc.closeConn(closeReasonRetry)
-				return hp.dial(ctx)
+				return hp.dial(ctx, false)
 			}
 			g, err := hp.wait(ctx)
-			if err != nil {
+			switch {
+			case err != nil:
 				return checkout{}, err
-			}
-			if g.c == nil {
-				return hp.dial(ctx) // slot granted, counted in open and dialing
-			}
-			if fresh {
+			case g.retry:
+				continue
+			case g.c == nil:
+				return hp.dial(ctx, false) // slot granted, counted in open and dialing
+			case fresh:
 				hp.mu.Lock()
 				hp.conns.remove(g.c)
 				hp.dialing++
 				hp.mu.Unlock()
 				g.c.closeConn(closeReasonRetry)
-				return hp.dial(ctx)
+				return hp.dial(ctx, false)
 			}
 			return checkout{c: g.c, reused: true}, nil
 		}
 		hp.open++
 		hp.dialing++
+		if connect {
+			hp.connecting = make(chan struct{})
+		}
 		hp.mu.Unlock()
-		return hp.dial(ctx)
+		return hp.dial(ctx, connect)
 	}
 }
 
@@ -155,7 +198,7 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 	switch {
 	case g.c != nil:
 		hp.put(g.c)
-	case g.err == nil:
+	case g.err == nil && !g.retry:
 		hp.mu.Lock()
 		hp.dialing--
 		hp.releaseSlotLocked()
@@ -165,26 +208,60 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 }
 
 // dial opens a connection in a slot already counted in open and dialing.
-func (hp *hostPool) dial(ctx context.Context) (checkout, error) {
+// With connect set, the requests waiting on hp.connecting are woken once
+// the connection's protocol, and for HTTP/2 its stream limit, are known.
+func (hp *hostPool) dial(ctx context.Context, connect bool) (checkout, error) {
 	c := hp.core
 	c.stats.dials.Add(1)
 	c.stats.dialing.Add(1)
 	start := time.Now()
-	pc, err := c.dialConn(ctx, hp)
+	pc, h2c, err := c.dialConn(ctx, hp)
 	c.stats.dialing.Add(-1)
 	hp.mu.Lock()
+	defer hp.mu.Unlock()
 	hp.dialing--
+	var connecting chan struct{}
+	if connect {
+		connecting = hp.connecting
+	}
 	if err != nil {
 		hp.releaseSlotLocked()
-		hp.mu.Unlock()
+		hp.endConnectLocked(connecting)
 		c.stats.dialErrors.Add(1)
 		return checkout{}, err
 	}
-	hp.conns.push(pc)
-	hp.mu.Unlock()
 	c.stats.opened.Add(1)
-	pc.logDialed(time.Since(start))
+	if h2c != nil {
+		hp.setProto(protoH2)
+		c.stats.openH2.Add(1)
+		c.logDialed(h2c.id, hp.key, "HTTP/2.0", time.Since(start))
+		h2c.reserve()
+		h2c.streams, h2c.served = 1, 1
+		if c.cfg.DisablePooling {
+			h2c.closing, h2c.reason = true, closeReasonNoPooling
+		}
+		hp.h2 = append(hp.h2, h2c)
+		if connecting != nil {
+			go hp.settle(h2c, connecting)
+		}
+		return checkout{h2: h2c}, nil
+	}
+	if hp.wantsH2 {
+		hp.setProto(protoH1)
+	}
+	hp.endConnectLocked(connecting)
+	hp.conns.push(pc)
+	c.logDialed(pc.id, hp.key, "HTTP/1.1", time.Since(start))
 	return checkout{c: pc}, nil
+}
+
+// setProto records what the host speaks, in the pool and, so that a pool
+// created later for the key knows it, in the Transport.
+func (hp *hostPool) setProto(p proto) {
+	if hp.proto != p {
+		hp.proto = p
+		hp.core.rememberProto(hp.key, p)
+	}
 }
 
 // put returns a connection whose response was read to the end: to the oldest
@@ -286,13 +363,17 @@ func (hp *hostPool) releaseSlotLocked() {
 	}
 }
 
-// closeIdle closes the host's idle connections.
+// closeIdle closes the host's idle connections; HTTP/2 connections in use
+// close when their last stream ends.
 func (hp *hostPool) closeIdle(reason closeReason) {
 	hp.mu.Lock()
 	idle := hp.idle
 	hp.idle = nil
 	for _, pc := range idle {
 		pc.idle = false
+	}
+	for _, h := range slices.Clone(hp.h2) {
+		hp.retireH2Locked(h, reason)
 	}
 	hp.mu.Unlock()
 	for _, pc := range idle {
@@ -306,6 +387,8 @@ func (hp *hostPool) shutdown() {
 	hp.mu.Lock()
 	waiters := hp.waiters
 	hp.waiters = nil
+	connecting := hp.connecting
+	hp.endConnectLocked(connecting)
 	hp.mu.Unlock()
 	for _, w := range waiters {
 		w.ch <- grant{err: ErrClosed}
@@ -314,13 +397,22 @@ func (hp *hostPool) shutdown() {
 }
 
 // closeAll closes every connection of the host, in use or not; requests on
-// them fail.
-func (hp *hostPool) closeAll() {
+// them fail. HTTP/2 connections get a GOAWAY first when graceful.
+func (hp *hostPool) closeAll(graceful bool) {
 	hp.shutdown()
 	hp.mu.Lock()
 	var all []*h1Conn
 	for pc := hp.conns.head; pc != nil; pc = pc.next {
 		all = append(all, pc)
+	}
+	for _, h := range slices.Clone(hp.h2) {
+		if !h.closing {
+			h.closing, h.reason = true, closeReasonClosed
+		}
+		hp.closeH2(h, graceful) // streams on it fail and end; streamDone removes it
+		if h.streams == 0 {
+			hp.removeH2Locked(h)
+		}
 	}
 	hp.mu.Unlock()
 	for _, pc := range all {

@@ -30,10 +30,29 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 		}
 		if co.reused {
 			c.stats.reused.Add(1)
-			co.c.logReused(co.idleTime)
+		}
+		if co.h2 != nil {
+			// x/net fires GotConn itself, as net/http's HTTP/2 does.
+			resp, err := co.h2.roundTrip(req)
+			if err == nil {
+				return resp, nil
+			}
+			if attempt >= c.maxRetries || ctx.Err() != nil || !h2Retryable(err) {
+				return nil, err
+			}
+			if err.Error() != h2ErrUnusable {
+				if req, err = rewind(req); err != nil {
+					return nil, err
+				}
+			}
+			c.stats.retries.Add(1)
+			continue
+		}
+		pc := co.c
+		if co.reused {
+			pc.logReused(co.idleTime)
 		}
 		traceGotConn(trace, co)
-		pc := co.c
 		resp, err := pc.roundTrip(ctx, req, trace)
 		if err == nil {
 			return resp, nil

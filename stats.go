@@ -22,6 +22,7 @@ const (
 	ClosePoolingDisabled = "pooling_disabled"       // Config.DisablePooling
 	CloseRetryReplaced   = "replaced_for_retry"     // an idle connection traded for a new one to retry on
 	CloseUpgraded        = "upgraded"               // handed to the caller by "101 Switching Protocols"
+	CloseGoAway          = "goaway"                 // an HTTP/2 connection the server sent GOAWAY on, drained
 )
 
 // closeReason says why the pool closed a connection.
@@ -44,6 +45,7 @@ const (
 	closeReasonNoPooling
 	closeReasonRetry
 	closeReasonUpgraded
+	closeReasonGoAway
 	numCloseReasons
 )
 
@@ -64,6 +66,7 @@ var closeReasonNames = [numCloseReasons]string{
 	closeReasonNoPooling:       ClosePoolingDisabled,
 	closeReasonRetry:           CloseRetryReplaced,
 	closeReasonUpgraded:        CloseUpgraded,
+	closeReasonGoAway:          CloseGoAway,
 }
 
 func (r closeReason) String() string { return closeReasonNames[r] }
@@ -78,6 +81,7 @@ type counters struct {
 	dialErrors   atomic.Int64
 	dialing      atomic.Int64
 	opened       atomic.Int64
+	openH2       atomic.Int64
 	idle         atomic.Int64
 	waiting      atomic.Int64
 	waitCount    atomic.Int64
@@ -95,6 +99,8 @@ type Stats struct {
 	Idle    int // connections idle in the pool
 	Dialing int // connections being dialed
 	Waiting int // requests waiting for a connection (Config.MaxConnsPerHost)
+	HTTP1   int // open HTTP/1.1 connections
+	HTTP2   int // open HTTP/2 connections, each serving many requests at once
 
 	WaitCount    int64         // requests that had to wait for a connection
 	WaitDuration time.Duration // total time requests waited for a connection
@@ -120,6 +126,7 @@ type HostStats struct {
 	Idle    int // connections idle in the pool
 	Dialing int // connections being dialed
 	Waiting int // requests waiting for a connection
+	HTTP2   int // of the open connections, those speaking HTTP/2
 }
 
 // Stats returns a snapshot of the pool's state and counters.
@@ -174,17 +181,26 @@ func (c *core) counts() Stats {
 	}
 	s.Open = int(k.opened.Load() - closed)
 	s.InUse = s.Open - s.Idle
+	s.HTTP2 = int(k.openH2.Load())
+	s.HTTP1 = s.Open - s.HTTP2
 	return s
 }
 
 func (hp *hostPool) stats() HostStats {
 	hp.mu.Lock()
 	defer hp.mu.Unlock()
+	idle := len(hp.idle)
+	for _, c := range hp.h2 {
+		if c.idleCounted {
+			idle++
+		}
+	}
 	return HostStats{
 		Open:    hp.open - hp.dialing,
-		InUse:   hp.open - hp.dialing - len(hp.idle),
-		Idle:    len(hp.idle),
+		InUse:   hp.open - hp.dialing - idle,
+		Idle:    idle,
 		Dialing: hp.dialing,
 		Waiting: len(hp.waiters),
+		HTTP2:   len(hp.h2),
 	}
 }

@@ -1,6 +1,7 @@
 package httppool
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -139,6 +140,19 @@ func (c *core) sweep(now time.Time) (next time.Time) {
 				next = t
 			}
 			i++
+		}
+		for _, h := range slices.Clone(hp.h2) {
+			if !h.idleCounted {
+				continue
+			}
+			if r := h.expiredAt(now); r != closeReasonNone {
+				h.closing, h.reason = true, r
+				hp.removeH2Locked(h)
+				continue
+			}
+			if t := h.expiry(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
 		}
 		hp.mu.Unlock()
 		for i, pc := range expired {

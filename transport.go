@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // Transport is an http.RoundTripper that pools connections per host.
@@ -41,6 +43,10 @@ type core struct {
 	maxRetries  int
 	dialer      func(ctx context.Context, network, addr string) (net.Conn, error)
 	tlsConfig   *tls.Config
+	h2t         *http2.Transport
+
+	protos     sync.Map // connectKey → proto, what hosts spoke, for pools made later
+	protoCount atomic.Int64
 
 	hosts sync.Map // connectKey → *hostPool
 
@@ -72,6 +78,7 @@ func New(cfg Config) *Transport {
 		c.dialer = d.DialContext
 	}
 	c.tlsConfig = newTLSConfig(cfg.TLSConfig)
+	c.h2t = newH2Transport(&c.cfg)
 	t := &Transport{c: c}
 	runtime.AddCleanup(t, func(c *core) { c.close() }, c)
 	return t
@@ -210,8 +217,26 @@ func (c *core) hostPoolFor(key connectKey) *hostPool {
 	if v, ok := c.hosts.Load(key); ok {
 		return v.(*hostPool)
 	}
-	v, _ := c.hosts.LoadOrStore(key, &hostPool{core: c, key: key})
+	hp := &hostPool{core: c, key: key, wantsH2: c.wantsH2(key)}
+	if hp.wantsH2 {
+		if p, ok := c.protos.Load(key); ok {
+			hp.proto = p.(proto)
+		}
+	}
+	v, _ := c.hosts.LoadOrStore(key, hp)
 	return v.(*hostPool)
+}
+
+// maxRememberedProtos bounds the memory of what hosts spoke.
+const maxRememberedProtos = 10000
+
+// rememberProto records what a host spoke, so that the next pool for its
+// key knows whether to wait for a shared HTTP/2 connection.
+func (c *core) rememberProto(key connectKey, p proto) {
+	if _, loaded := c.protos.Swap(key, p); !loaded && c.protoCount.Add(1) > maxRememberedProtos {
+		c.protos.Clear()
+		c.protoCount.Store(0)
+	}
 }
 
 func (c *core) eachHost(f func(*hostPool)) {
@@ -241,13 +266,13 @@ func (c *core) shutdown(ctx context.Context) error {
 	for c.inflight.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			c.eachHost(func(hp *hostPool) { hp.closeAll() })
+			c.eachHost(func(hp *hostPool) { hp.closeAll(false) })
 			return ctx.Err()
 		case <-timer.C:
 			wait = min(2*wait, 100*time.Millisecond)
 			timer.Reset(wait)
 		}
 	}
-	c.eachHost(func(hp *hostPool) { hp.closeAll() })
+	c.eachHost(func(hp *hostPool) { hp.closeAll(true) })
 	return nil
 }

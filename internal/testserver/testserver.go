@@ -5,6 +5,7 @@ package testserver
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -86,6 +87,25 @@ func NewTLS(t testing.TB, h http.Handler, configure func(*http.Server)) *Server 
 	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// NewH2 is NewTLS with HTTP/2 offered through ALPN besides HTTP/1.1.
+func NewH2(t testing.TB, h http.Handler, configure func(*http.Server)) *Server {
+	s := &Server{srv: httptest.NewUnstartedServer(h)}
+	s.srv.EnableHTTP2 = true
+	s.srv.Config.ConnState = s.connState
+	if configure != nil {
+		configure(s.srv.Config)
+	}
+	s.srv.StartTLS()
+	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// TLSConfig returns a client TLS configuration that trusts the server.
+func (s *Server) TLSConfig() *tls.Config {
+	return s.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 }
 
 // HTTPTest returns the underlying httptest.Server (for its certificate).
