@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"net"
 	"time"
 )
@@ -67,6 +69,22 @@ type Config struct {
 	// DialContext dials the TCP connections of the pool. Zero means a
 	// net.Dialer with a DefaultDialTimeout timeout and TCP keep-alive.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy returns the proxy for a request, or nil for a direct connection.
+	// http:// proxies forward http:// requests (sent in absolute form) and
+	// tunnel https:// ones with CONNECT; https:// proxies do the same over
+	// TLS to the proxy; socks5:// (names resolved by the client) and
+	// socks5h:// (by the proxy) tunnel both. Credentials in the proxy URL
+	// go to the proxy as Proxy-Authorization (Basic), never to the origin.
+	// Connections are pooled per proxy and origin, so a tunnel made for one
+	// origin never serves another; http:// origins share the connections to
+	// their proxy. Nil means http.ProxyFromEnvironment, as with net/http's
+	// DefaultTransport (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; loopback
+	// addresses are never proxied), looked at only when such a variable is set.
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// ProxyConnectHeader holds headers sent to the proxy with each CONNECT.
+	ProxyConnectHeader http.Header
 
 	// TLSConfig configures TLS for https URLs. It is cloned, never modified.
 	// Nil means the zero tls.Config (system roots, server name from the URL).

@@ -113,6 +113,15 @@ func newH1Conn(hp *hostPool, nc net.Conn) *h1Conn {
 	return pc
 }
 
+// forward returns the proxy route when requests on pc go to an HTTP proxy
+// in absolute form, nil otherwise.
+func (pc *h1Conn) forward() *proxyRoute {
+	if r := &pc.hp.route; r.route == routeForward {
+		return r
+	}
+	return nil
+}
+
 // abort interrupts the I/O in flight; the connection is then never reused.
 func (pc *h1Conn) abort() {
 	pc.aborted.Store(true)
@@ -282,7 +291,11 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 	gz := pc.hp.core.wantsGzip(req)
 	kind, err := pc.exchange(req, resp, gz)
 	if err != nil {
-		pc.finish(closeReasonError)
+		reason := closeReasonError
+		if pc.served > 1 && pc.nread == 0 && isConnGone(err) {
+			reason = closeReasonServerClosed // closed while idle: the retry policy's case
+		}
+		pc.finish(reason)
 		return nil, err
 	}
 	if resp.Close {
@@ -324,7 +337,8 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wire.BodyKind, error) {
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	if err := writeRequestHead(pc.bw, req, gz); err != nil {
+	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling}
+	if err := writeRequestHead(pc.bw, req, head); err != nil {
 		return 0, pc.wroteRequest(pc.ioErr(err))
 	}
 	if t := pc.trace; t != nil && t.WroteHeaders != nil {

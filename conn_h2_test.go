@@ -175,7 +175,7 @@ func TestConcurrentFirstRequestsWaitForTheProtocol(t *testing.T) {
 			t.Errorf("accepted %d connections, stats %+v; want 10 HTTP/1.1 connections", a, st)
 		}
 		// The pool remembers: the next burst does not wait for a handshake.
-		if p := tr.c.hostPoolFor(connectKey{"https", srv.Addr}).proto; p != protoH1 {
+		if p := tr.c.hostPoolFor(connectKey{scheme: "https", addr: srv.Addr}).proto; p != protoH1 {
 			t.Errorf("remembered protocol %v, want HTTP/1.1", p)
 		}
 	})

@@ -33,7 +33,7 @@ func newTLSConfig(base *tls.Config) *tls.Config {
 // dialConn dials a connection for hp's key: HTTP/1.1 or HTTP/2 as ALPN
 // decides for https, HTTP/2 for http with Config.HTTP2.H2C.
 func (c *core) dialConn(ctx context.Context, hp *hostPool) (*h1Conn, *h2Conn, error) {
-	nc, err := c.dialer(ctx, "tcp", hp.key.addr)
+	nc, err := c.dialRoute(ctx, hp)
 	if err != nil {
 		return nil, nil, err
 	}

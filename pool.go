@@ -3,6 +3,7 @@ package httppool
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -15,11 +16,21 @@ var errHostPoolDead = errors.New("httppool: host pool retired")
 // connection made for one key never serves another.
 type connectKey struct {
 	scheme string // "http" or "https"
-	addr   string // host:port with the host in lower case
+	addr   string // host:port with the host in lower case; empty for http:// origins through an HTTP proxy
+	proxy  string // the proxy URL, empty for a direct connection
 }
 
-// String returns the key as "scheme://host:port".
-func (k connectKey) String() string { return k.scheme + "://" + k.addr }
+// String returns the key as "scheme://host:port", followed by " via " and
+// the proxy's URL without its password when there is a proxy.
+func (k connectKey) String() string {
+	s := k.scheme + "://" + k.addr
+	if k.proxy != "" {
+		if u, err := url.Parse(k.proxy); err == nil {
+			s += " via " + u.Redacted()
+		}
+	}
+	return s
+}
 
 // hostPool holds the connections of one key: a LIFO stack of idle HTTP/1.1
 // ones, the shared HTTP/2 ones, the count of all open ones, and the FIFO
@@ -28,7 +39,8 @@ func (k connectKey) String() string { return k.scheme + "://" + k.addr }
 type hostPool struct {
 	core    *core
 	key     connectKey
-	wantsH2 bool // the key may speak HTTP/2: https with ALPN, or h2c
+	route   proxyRoute // how connections reach the origin
+	wantsH2 bool       // the key may speak HTTP/2: https with ALPN, or h2c
 
 	mu      sync.Mutex
 	idle    []*h1Conn // newest last

@@ -428,7 +428,12 @@ func TestRequestCloseIsNotReused(t *testing.T) {
 }
 
 func TestDisablePoolingOpensOneConnectionPerRequest(t *testing.T) {
-	srv := testserver.New(t, hello, nil)
+	var keptAlive atomic.Int64
+	srv := testserver.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !r.Close {
+			keptAlive.Add(1) // the server was not told the connection closes
+		}
+	}), nil)
 	tr := newTransport(t, Config{DisablePooling: true})
 	for i := 0; i < 3; i++ {
 		get(t, tr, srv.URL)
@@ -439,6 +444,9 @@ func TestDisablePoolingOpensOneConnectionPerRequest(t *testing.T) {
 	srv.WaitClosed(t, 3)
 	if st := tr.Stats(); st.Open != 0 || st.Idle != 0 {
 		t.Errorf("stats = %+v; want nothing open", st)
+	}
+	if n := keptAlive.Load(); n != 0 {
+		t.Errorf("%d requests without Connection: close", n)
 	}
 }
 

@@ -63,10 +63,18 @@ func outgoingLength(req *http.Request) int64 {
 	return -1
 }
 
+// headOptions is what the Transport adds to a request's head.
+type headOptions struct {
+	gzip    bool        // ask for gzip: "Accept-Encoding: gzip"
+	forward *proxyRoute // to a forwarding proxy: absolute form and its credentials
+	close   bool        // the connection closes after this request: "Connection: close"
+}
+
 // writeRequestHead writes the request line and header block to w, as
-// Request.Write does for a client: Host, User-Agent, framing headers and,
-// with gz set, "Accept-Encoding: gzip".
-func writeRequestHead(w *bufio.Writer, req *http.Request, gz bool) error {
+// Request.Write does for a client: Host, User-Agent, framing headers, and
+// what opts adds.
+func writeRequestHead(w *bufio.Writer, req *http.Request, opts headOptions) error {
+	fwd := opts.forward
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
@@ -81,6 +89,9 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, gz bool) error {
 	}
 	w.WriteString(method)
 	w.WriteByte(' ')
+	if fwd != nil {
+		w.WriteString(req.URL.Scheme + "://" + req.URL.Host)
+	}
 	writeRequestURI(w, req, host)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(host)
@@ -110,7 +121,10 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, gz bool) error {
 	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
 		w.WriteString("Content-Length: 0\r\n")
 	}
-	if req.Close && !hasToken(req.Header["Connection"], "close") {
+	if fwd != nil && fwd.auth != "" && len(req.Header["Proxy-Authorization"]) == 0 {
+		writeHeaderLine(w, "Proxy-Authorization", fwd.auth)
+	}
+	if (req.Close || opts.close) && !hasToken(req.Header["Connection"], "close") {
 		w.WriteString("Connection: close\r\n")
 	}
 	for k, vv := range req.Header {
@@ -122,7 +136,7 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, gz bool) error {
 			writeHeaderLine(w, k, v)
 		}
 	}
-	if gz {
+	if opts.gzip {
 		w.WriteString("Accept-Encoding: gzip\r\n")
 	}
 	_, err = w.WriteString("\r\n")
