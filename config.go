@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
-	"net"
 	"time"
 )
 

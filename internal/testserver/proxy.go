@@ -55,7 +55,11 @@ func (p *Proxy) record(r *http.Request) {
 }
 
 // Auths returns the Proxy-Authorization values seen, one per request or CONNECT.
-func (p *Proxy) Auths() []string { p.mu.Lock(); defer p.mu.Unlock(); return append([]string(nil), p.auths...) }
+func (p *Proxy) Auths() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.auths...)
+}
 
 // Connects returns the CONNECT targets seen.
 func (p *Proxy) Connects() []string {

@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 )
 
@@ -18,28 +19,41 @@ var (
 	trailerBlock = blockKind{what: "chunked trailer", tooLarge: ErrTrailerTooLarge}
 )
 
-// readBlock reads a header block from br: every line up to and including the
-// first empty one, where a line ends at "\n" and "\r\n" or "\n" alone is empty.
-// When the block fits in br's buffer it is returned as a slice of that buffer
-// (inBuf), still unread: the caller parses it, then discards it from br.
-// Otherwise it is copied, which only blocks larger than br's buffer pay for.
-//
-// A block longer than max bytes fails with k.tooLarge as soon as that is
-// known; max <= 0 means no limit. For a status block, io.EOF before any byte
-// is returned as is: the server closed an idle connection. Any other EOF is a
-// truncated block.
-func readBlock(br *bufio.Reader, max int, k *blockKind) (block []byte, inBuf bool, err error) {
-	var s lineScanner
-	s.status = k.status
-	data, err := br.Peek(1)
-	if len(data) == 0 {
+// errIncomplete is what the parsers return when their input ends before the
+// header block does. It never leaves the package.
+var errIncomplete = errors.New("httppool: incomplete header block")
+
+// buffered returns the bytes buffered in br, first reading some if there are
+// none. For a status block, io.EOF before any byte is returned as is: the
+// server closed an idle connection. Any other EOF is a truncated block.
+func buffered(br *bufio.Reader, k *blockKind) ([]byte, error) {
+	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF && !k.status {
 			err = truncated(k.what)
 		}
+		return nil, err
+	}
+	return br.Peek(br.Buffered())
+}
+
+// readBlock reads a header block from br: every line up to and including the
+// first empty one, where a line ends at "\n" and "\r\n" or "\n" alone is empty.
+// Callers first try to parse what is buffered, which usually holds the whole
+// block, and call readBlock when that is incomplete.
+//
+// When the block fits in br's buffer it is returned as a slice of that buffer
+// (inBuf), still unread: the caller parses it, then discards it from br.
+// Otherwise it is copied, which only blocks larger than br's buffer pay for.
+// A block longer than max bytes fails with k.tooLarge as soon as that is
+// known; max <= 0 means no limit. EOF is handled as by buffered.
+func readBlock(br *bufio.Reader, max int, k *blockKind) (block []byte, inBuf bool, err error) {
+	var s lineScanner
+	s.status = k.status
+	data, err := buffered(br, k)
+	if err != nil {
 		return nil, false, err
 	}
 	for {
-		data, _ = br.Peek(br.Buffered())
 		if end := s.scan(data); end >= 0 {
 			if max > 0 && end > max {
 				return nil, false, k.tooLarge
@@ -55,6 +69,7 @@ func readBlock(br *bufio.Reader, max int, k *blockKind) (block []byte, inBuf boo
 		if _, err := br.Peek(len(data) + 1); err != nil {
 			return nil, false, eofIsTruncation(err, k.what)
 		}
+		data, _ = br.Peek(br.Buffered())
 	}
 
 	acc := append(make([]byte, 0, 2*len(data)), data...)
@@ -112,13 +127,17 @@ func (s *lineScanner) scan(b []byte) int {
 }
 
 // cutLine returns the content of the line starting at b[start:], without its
-// "\r\n" or "\n", and the offset of the next line. Like bufio.Reader.ReadLine
-// it strips one '\r' before the '\n' only. b must hold a '\n' after start.
-func cutLine(b []byte, start int) (content []byte, next int) {
-	nl := start + bytes.IndexByte(b[start:], '\n')
-	end := nl
+// "\r\n" or "\n", and the offset of the next line; ok is false if b holds no
+// '\n' after start. Like bufio.Reader.ReadLine it strips one '\r' before the
+// '\n' only.
+func cutLine(b []byte, start int) (content []byte, next int, ok bool) {
+	i := bytes.IndexByte(b[start:], '\n')
+	if i < 0 {
+		return nil, 0, false
+	}
+	end := start + i
 	if end > start && b[end-1] == '\r' {
 		end--
 	}
-	return b[start:end], nl + 1
+	return b[start:end], start + i + 1, true
 }

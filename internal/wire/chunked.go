@@ -182,7 +182,7 @@ func parseChunkSize(b []byte) (uint64, bool) {
 // readTrailer reads the trailer section after the last chunk and sets r.err
 // to io.EOF, or to why the section is bad.
 func (r *ChunkedReader) readTrailer() {
-	block, _, err := readBlock(r.br, r.maxTrailer, &trailerBlock)
+	data, err := buffered(r.br, &trailerBlock)
 	if err != nil {
 		r.err = err
 		return
@@ -190,11 +190,27 @@ func (r *ChunkedReader) readTrailer() {
 	// Ending the section at an empty line is only as safe as finding that
 	// line, so all its lines must end in CRLF.
 	var stack [stackFields]field
-	fields, err := parseFields(block, stack[:0], true)
-	if err == nil && len(fields) > 0 && r.trailer != nil {
+	fields, n, err := parseFields(data, stack[:0], true)
+	if err == errIncomplete {
+		// r.maxTrailer is at most br's buffer size, so readBlock never
+		// returns a copy.
+		data, _, err = readBlock(r.br, r.maxTrailer, &trailerBlock)
+		if err != nil {
+			r.err = err
+			return
+		}
+		fields, n, err = parseFields(data, stack[:0], true)
+	} else if err == nil && n > r.maxTrailer {
+		err = ErrTrailerTooLarge
+	}
+	if err != nil {
+		r.err = err
+		return
+	}
+	if len(fields) > 0 && r.trailer != nil {
 		var sb strings.Builder
 		sb.Grow(fieldsSize(fields))
-		writeFields(&sb, block, fields)
+		writeFields(&sb, data, fields)
 		h, _ := makeHeader(sb.String(), fields, 0)
 		if *r.trailer == nil {
 			*r.trailer = h
@@ -202,12 +218,6 @@ func (r *ChunkedReader) readTrailer() {
 			maps.Copy(*r.trailer, h)
 		}
 	}
-	// readBlock returns a block that fits in br's buffer, never a copy,
-	// because r.maxTrailer is at most the buffer's size.
-	r.br.Discard(len(block))
-	if err != nil {
-		r.err = err
-		return
-	}
+	r.br.Discard(n)
 	r.err = io.EOF
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/http"
 	"strings"
 )
@@ -20,75 +21,102 @@ type field struct {
 // stackFields is how many fields the callers keep on the stack.
 const stackFields = 32
 
-// parseFields appends to fields the header fields of block, which holds
-// field lines up to and including the empty line that ends them, and
-// validates them as net/textproto.Reader.ReadMIMEHeader does: the first line
-// must not start with a space, every field line needs a colon after a
+// parseFields appends to fields the header fields at the start of b, up to
+// and including the empty line that ends them, and returns that line's end.
+// It validates them as net/textproto.Reader.ReadMIMEHeader does: the first
+// line must not start with a space, every field line needs a colon after a
 // non-empty name of token bytes or spaces, values may hold only HTAB, SP,
 // VCHAR and obs-text bytes, and a line starting with SP or HTAB continues the
-// previous one. With crlf set, every line must end in "\r\n".
+// previous one. With crlf set, every line must end in "\r\n". If b ends
+// before the empty line, and holds no error before that, parseFields returns
+// errIncomplete.
 //
 // Stricter than net/http: a field name with a space whose trimmed name is
 // Content-Length or Transfer-Encoding is an error, not an unrelated field.
-func parseFields(block []byte, fields []field, crlf bool) ([]field, error) {
-	if len(block) > 0 && isOWS(block[0]) {
-		line, _ := cutLine(block, 0)
-		return fields, protoErr("malformed header line %q", line)
+func parseFields(b []byte, fields []field, crlf bool) (_ []field, end int, err error) {
+	if len(b) > 0 && isOWS(b[0]) {
+		line, _, _ := cutLine(b, 0)
+		return fields, 0, protoErr("malformed header line %q", line)
 	}
-	var scratch [maxCommonKey]byte
+	var scratch [maxCommonKey]byte // canonical key, if it may be interned
 	for pos := 0; ; {
-		line, next := cutLine(block, pos)
+		line, next, ok := cutLine(b, pos)
+		if !ok {
+			return fields, 0, errIncomplete
+		}
 		if crlf && next-pos-len(line) != 2 {
-			return fields, protoErr("trailer line %q not terminated by CRLF", line)
+			return fields, 0, protoErr("trailer line %q not terminated by CRLF", line)
 		}
 		if len(line) == 0 {
-			return fields, nil
+			return fields, next, nil
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return fields, protoErr("malformed header line %q", line)
+			return fields, 0, protoErr("malformed header line %q", line)
 		}
 		f := field{ks: pos, ke: pos + colon, vs: pos + colon + 1, ve: pos + len(line)}
-		if !validValue(block[f.vs:f.ve]) {
-			return fields, protoErr("malformed header line %q", line)
+		if !validValue(b[f.vs:f.ve]) {
+			return fields, 0, protoErr("malformed header line %q", line)
 		}
-		for f.vs < f.ve && isOWS(block[f.vs]) {
+		for f.vs < f.ve && isOWS(b[f.vs]) {
 			f.vs++
 		}
-		for f.ve > f.vs && isOWS(block[f.ve-1]) {
+		for f.ve > f.vs && isOWS(b[f.ve-1]) {
 			f.ve--
 		}
 		f.cs = next
-		for isOWS(block[next]) {
-			cont, after := cutLine(block, next)
+		for {
+			if next == len(b) {
+				return fields, 0, errIncomplete
+			}
+			if !isOWS(b[next]) {
+				break
+			}
+			cont, after, ok := cutLine(b, next)
+			if !ok {
+				return fields, 0, errIncomplete
+			}
 			if crlf && after-next-len(cont) != 2 {
-				return fields, protoErr("trailer line %q not terminated by CRLF", cont)
+				return fields, 0, protoErr("trailer line %q not terminated by CRLF", cont)
 			}
 			if !validValue(cont) {
-				return fields, protoErr("malformed header line %q", line)
+				return fields, 0, protoErr("malformed header line %q", line)
 			}
 			next = after
 		}
 		f.ce = next
 
+		// Validate the key and canonicalize it into scratch in one pass.
 		key := line[:colon]
-		for _, c := range key {
-			if !validKeyByte(c) {
-				if c != ' ' {
-					return fields, protoErr("malformed header line %q", line)
+		upper := true
+		for i, c := range key {
+			switch keyClass[c] {
+			case keyLower:
+				if upper {
+					c -= 'a' - 'A'
 				}
+			case keyUpper:
+				if !upper {
+					c += 'a' - 'A'
+				}
+			case keyOther:
+			case keySpace:
 				f.raw = true
+			default:
+				return fields, 0, protoErr("malformed header line %q", line)
 			}
+			if i < len(scratch) {
+				scratch[i] = c
+			}
+			upper = c == '-'
 		}
 		if f.raw {
 			name := bytes.TrimRight(key, " ")
 			if bytes.EqualFold(name, []byte("Content-Length")) || bytes.EqualFold(name, []byte("Transfer-Encoding")) {
-				return fields, protoErr("whitespace in header name %q", key)
+				return fields, 0, protoErr("whitespace in header name %q", key)
 			}
 		} else if len(key) <= len(scratch) {
-			canon := scratch[:len(key)]
-			canonicalize(canon, key)
-			f.key = commonKeys[string(canon)]
+			f.key = commonKeys.lookup(scratch[:len(key)])
 		}
 		fields = append(fields, f)
 		pos = next
@@ -111,8 +139,8 @@ func fieldsSize(fields []field) int {
 
 // writeFields copies the canonical keys and the values of fields from block
 // into sb and rewrites the fields' offsets to point into the string sb will
-// hold. A folded value is joined the way
-// net/textproto does it: each continuation line, trimmed, after one space.
+// hold. A folded value is joined the way net/textproto joins it: each
+// continuation line, trimmed, after one space.
 func writeFields(sb *strings.Builder, block []byte, fields []field) {
 	for i := range fields {
 		f := &fields[i]
@@ -130,7 +158,7 @@ func writeFields(sb *strings.Builder, block []byte, fields []field) {
 		sb.Write(block[f.vs:f.ve])
 		for pos, started := f.cs, f.ve > f.vs; pos < f.ce; {
 			var cont []byte
-			cont, pos = cutLine(block, pos)
+			cont, pos, _ = cutLine(block, pos)
 			cont = bytes.Trim(cont, " \t")
 			if started {
 				sb.WriteByte(' ')
@@ -187,6 +215,7 @@ func makeHeader(s string, fields []field, extra int) (http.Header, []string) {
 	return h, strs[n:]
 }
 
+// keyIn returns the key of f, whose offsets point into s.
 func (f *field) keyIn(s string) string {
 	if f.key != "" {
 		return f.key
@@ -194,39 +223,56 @@ func (f *field) keyIn(s string) string {
 	return s[f.ks:f.ke]
 }
 
-// canonicalize writes to dst the canonical form of key, a valid token:
-// upper case at the start and after each hyphen, lower case elsewhere.
-func canonicalize(dst, key []byte) {
-	upper := true
-	for i, c := range key {
-		dst[i] = canonicalByte(c, upper)
-		upper = c == '-'
-	}
-}
-
+// writeCanonical writes key, a token, in canonical form: upper case at the
+// start and after each hyphen, lower case elsewhere.
 func writeCanonical(sb *strings.Builder, key []byte) {
 	upper := true
 	for _, c := range key {
-		sb.WriteByte(canonicalByte(c, upper))
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		sb.WriteByte(c)
 		upper = c == '-'
 	}
-}
-
-func canonicalByte(c byte, upper bool) byte {
-	if upper && 'a' <= c && c <= 'z' {
-		return c - ('a' - 'A')
-	}
-	if !upper && 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
 }
 
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
+// trimOWS trims spaces and tabs, and no other white space: net/http does not
+// trim, say, a non-breaking space, which is valid obs-text in a value.
+func trimOWS(s string) string {
+	for len(s) > 0 && isOWS(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // validValue reports whether v holds only bytes a field value may hold:
 // HTAB, SP, VCHAR and obs-text (RFC 9110 section 5.5).
 func validValue(v []byte) bool {
+	// Test eight bytes at a time for a control byte (below 0x20, or 0x7f),
+	// and only look closer at words that hold one, since it may be a tab.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(v) >= 8 {
+		x := binary.LittleEndian.Uint64(v)
+		y := x ^ 0x7f*ones
+		if (x-0x20*ones)&^x&highs != 0 || (y-ones)&^y&highs != 0 {
+			if !validValueBytes(v[:8]) {
+				return false
+			}
+		}
+		v = v[8:]
+	}
+	return validValueBytes(v)
+}
+
+func validValueBytes(v []byte) bool {
 	for _, c := range v {
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return false
@@ -235,19 +281,25 @@ func validValue(v []byte) bool {
 	return true
 }
 
-// validKeyByte reports whether c is a token byte (RFC 9110 section 5.6.2).
-func validKeyByte(c byte) bool {
-	return int(c) < len(isTokenByte) && isTokenByte[c]
-}
+// Classes of bytes in a field name.
+const (
+	keyInvalid = iota
+	keyLower   // a to z
+	keyUpper   // A to Z
+	keyOther   // other token bytes (RFC 9110 section 5.6.2)
+	keySpace   // accepted, as net/http does, but then the key is not canonicalized
+)
 
-var isTokenByte = [127]bool{
-	'!': true, '#': true, '$': true, '%': true, '&': true, '\'': true, '*': true,
-	'+': true, '-': true, '.': true, '^': true, '_': true, '`': true, '|': true, '~': true,
-	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
-	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true, 'G': true, 'H': true, 'I': true,
-	'J': true, 'K': true, 'L': true, 'M': true, 'N': true, 'O': true, 'P': true, 'Q': true, 'R': true,
-	'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
-	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true,
-	'j': true, 'k': true, 'l': true, 'm': true, 'n': true, 'o': true, 'p': true, 'q': true, 'r': true,
-	's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
-}
+var keyClass = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = keyLower
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = keyUpper
+	}
+	for _, c := range []byte("0123456789!#$%&'*+-.^_`|~") {
+		t[c] = keyOther
+	}
+	t[' '] = keySpace
+	return t
+}()

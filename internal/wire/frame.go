@@ -6,26 +6,66 @@ import (
 	"strings"
 )
 
+// framingKeys is a set of the header keys that frame reads.
+type framingKeys uint8
+
+const (
+	hasPragma framingKeys = 1 << iota
+	hasConnection
+	hasTransferEncoding
+	hasContentLength
+	hasTrailer
+)
+
+// framingKey returns the bit of key, an interned key or "", in framingKeys.
+// frame relies on these keys being interned by parseFields.
+func framingKey(key string) framingKeys {
+	switch key {
+	case "Pragma":
+		return hasPragma
+	case "Connection":
+		return hasConnection
+	case "Transfer-Encoding":
+		return hasTransferEncoding
+	case "Content-Length":
+		return hasContentLength
+	case "Trailer":
+		return hasTrailer
+	}
+	return 0
+}
+
+// values returns h[key] if present holds bit, and nil without a map access
+// otherwise.
+func (present framingKeys) values(h http.Header, bit framingKeys, key string) []string {
+	if present&bit == 0 {
+		return nil
+	}
+	return h[key]
+}
+
 // frame applies net/http's body framing rules (readTransfer in
 // net/http/transfer.go) to a parsed head, editing resp.Header the way
 // net/http does, and returns how the body is delimited. te is a slot for
-// resp.TransferEncoding.
+// resp.TransferEncoding; present says which framing keys resp.Header holds,
+// so that absent ones cost no map access.
 //
 // Stricter than net/http: Transfer-Encoding together with Content-Length is
 // an error when the response has a body.
-func frame(resp *http.Response, method string, te []string) (BodyKind, error) {
+func frame(resp *http.Response, method string, te []string, present framingKeys) (BodyKind, error) {
 	h := resp.Header
 	// RFC 9111 section 5.4: treat Pragma: no-cache as Cache-Control: no-cache.
-	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
+	if p := present.values(h, hasPragma, "Pragma"); len(p) > 0 && p[0] == "no-cache" {
 		if _, ok := h["Cache-Control"]; !ok {
 			h["Cache-Control"] = []string{"no-cache"}
 		}
 	}
-	resp.Close = shouldClose(resp.ProtoMajor, resp.ProtoMinor, h)
+	resp.Close = shouldClose(resp.ProtoMajor, resp.ProtoMinor, h, present.values(h, hasConnection, "Connection"))
 
 	chunked := false
-	teValues, hasTE := h["Transfer-Encoding"]
+	hasTE := present&hasTransferEncoding != 0
 	if hasTE {
+		teValues := h["Transfer-Encoding"]
 		delete(h, "Transfer-Encoding")
 		// Transfer-Encoding is ignored before HTTP/1.1; "HTTP/0.0" counts as
 		// HTTP/1.1, as in net/http.
@@ -45,7 +85,7 @@ func frame(resp *http.Response, method string, te []string) (BodyKind, error) {
 	}
 
 	hasBody := method != "HEAD" && bodyAllowedForStatus(resp.StatusCode)
-	cl := h["Content-Length"]
+	cl := present.values(h, hasContentLength, "Content-Length")
 	if hasTE && len(cl) > 0 && hasBody {
 		// RFC 9112 section 6.3 says such a message "ought to be handled as
 		// an error"; net/http drops Content-Length instead. Whichever length
@@ -73,7 +113,7 @@ func frame(resp *http.Response, method string, te []string) (BodyKind, error) {
 		length = n
 	}
 
-	trailer, err := declaredTrailer(h, chunked)
+	trailer, err := declaredTrailer(h, present.values(h, hasTrailer, "Trailer"), chunked)
 	if err != nil {
 		return NoBody, err
 	}
@@ -113,14 +153,13 @@ func bodyAllowedForStatus(code int) bool {
 	return !(code >= 100 && code <= 199 || code == 204 || code == 304)
 }
 
-// shouldClose reports whether the connection closes after this response, and
-// deletes a "Connection: close" header from HTTP/1.1 responses, as net/http
-// does.
-func shouldClose(major, minor int, h http.Header) bool {
+// shouldClose reports whether the connection closes after a response with
+// Connection header values conn, and deletes a "Connection: close" header
+// from HTTP/1.1 responses, as net/http does.
+func shouldClose(major, minor int, h http.Header, conn []string) bool {
 	if major < 1 {
 		return true
 	}
-	conn := h["Connection"]
 	hasClose := containsToken(conn, "close")
 	if major == 1 && minor == 0 {
 		return hasClose || !containsToken(conn, "keep-alive")
@@ -167,10 +206,6 @@ func lower(c byte) byte {
 	return c
 }
 
-// trimOWS trims spaces and tabs, and no other white space: net/http does not
-// trim, say, a non-breaking space, which is valid obs-text in a value.
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
-
 // parseContentLength parses a Content-Length value: decimal digits around
 // optional spaces and tabs, at most math.MaxInt64.
 func parseContentLength(s string) (int64, bool) {
@@ -190,11 +225,10 @@ func parseContentLength(s string) (int64, bool) {
 }
 
 // declaredTrailer returns the keys a chunked response declares in its Trailer
-// header, with nil values, and deletes that header, as net/http does; it
+// header (with values), with nil values, and deletes that header, as net/http does; it
 // rejects keys that must not be trailers. Without chunking the header stays.
-func declaredTrailer(h http.Header, chunked bool) (http.Header, error) {
-	values, ok := h["Trailer"]
-	if !ok || !chunked {
+func declaredTrailer(h http.Header, values []string, chunked bool) (http.Header, error) {
+	if values == nil || !chunked {
 		return nil, nil
 	}
 	delete(h, "Trailer")
@@ -223,7 +257,7 @@ func declaredTrailer(h http.Header, chunked bool) (http.Header, error) {
 
 // parseStatusCode parses the three ASCII digits of a status code.
 //
-// Stricter than net/http, whose strconv.Atoi also takes "+12".
+// Stricter than net/http, whose strconv.Atoi also takes "+12" and "-00".
 func parseStatusCode(b []byte) (int, bool) {
 	if len(b) != 3 {
 		return 0, false

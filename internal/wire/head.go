@@ -59,50 +59,69 @@ const (
 // ReadHead accepts what http.ReadResponse accepts, with the same results,
 // except for the stricter rules listed in the package documentation.
 func ReadHead(br *bufio.Reader, method string, maxHeaderBytes int, resp *http.Response) (BodyKind, error) {
-	block, inBuf, err := readBlock(br, maxHeaderBytes, &headBlock)
+	data, err := buffered(br, &headBlock)
 	if err != nil {
 		return NoBody, err
 	}
-	te, err := parseHead(block, resp)
-	if inBuf {
-		br.Discard(len(block))
+	// The whole head is usually buffered already; if not, wait for it.
+	n, te, present, err := parseHead(data, resp)
+	if err == errIncomplete {
+		block, inBuf, rerr := readBlock(br, maxHeaderBytes, &headBlock)
+		if rerr != nil {
+			return NoBody, rerr
+		}
+		n, te, present, err = parseHead(block, resp)
+		if !inBuf {
+			n = 0 // readBlock consumed it
+		}
+	} else if err == nil && maxHeaderBytes > 0 && n > maxHeaderBytes {
+		return NoBody, ErrHeaderTooLarge
 	}
+	br.Discard(n)
 	if err != nil {
 		return NoBody, err
 	}
-	return frame(resp, method, te)
+	return frame(resp, method, te, present)
 }
 
-// parseHead parses the status line and header fields of block into resp. It
-// returns a slice of length 1, for resp.TransferEncoding, that shares the
-// header's backing array.
-func parseHead(block []byte, resp *http.Response) ([]string, error) {
-	line, off := cutLine(block, 0)
+// parseHead parses the status line and header fields at the start of b into
+// resp, and returns the length of the head, or errIncomplete if b ends first.
+// It also returns a slice of length 1, for resp.TransferEncoding, that shares
+// the header's backing array, and which framing headers are present.
+func parseHead(b []byte, resp *http.Response) (n int, te []string, present framingKeys, err error) {
+	line, off, ok := cutLine(b, 0)
+	if !ok {
+		return 0, nil, 0, errIncomplete
+	}
 	// As in http.ReadResponse: the version ends at the first space, the
 	// status is the rest with leading spaces removed, and its first word must
 	// be a three-digit code.
 	protoB, statusB, ok := bytes.Cut(line, []byte(" "))
 	if !ok {
-		return nil, protoErr("malformed status line %q", line)
+		return 0, nil, 0, protoErr("malformed status line %q", line)
 	}
 	statusB = bytes.TrimLeft(statusB, " ")
 	codeB, _, _ := bytes.Cut(statusB, []byte(" "))
 	code, ok := parseStatusCode(codeB)
 	if !ok {
-		return nil, protoErr("malformed status code %q", codeB)
+		return 0, nil, 0, protoErr("malformed status code %q", codeB)
 	}
 	major, minor, ok := parseVersion(protoB)
 	if !ok {
-		return nil, protoErr("malformed HTTP version %q", protoB)
+		return 0, nil, 0, protoErr("malformed HTTP version %q", protoB)
 	}
 
 	var stack [stackFields]field
-	fields, err := parseFields(block[off:], stack[:0], false)
+	fields, end, err := parseFields(b[off:], stack[:0], false)
 	if err != nil {
-		return nil, err
+		return 0, nil, 0, err
+	}
+	for i := range fields {
+		present |= framingKey(fields[i].key)
 	}
 
-	status, internedStatus := commonStatus[string(statusB)]
+	status := commonStatus.lookup(statusB)
+	internedStatus := status != ""
 	proto := ""
 	switch string(protoB) {
 	case proto11:
@@ -125,7 +144,7 @@ func parseHead(block []byte, resp *http.Response) ([]string, error) {
 	if proto == "" {
 		sb.Write(protoB)
 	}
-	writeFields(&sb, block[off:], fields)
+	writeFields(&sb, b[off:], fields)
 	s := sb.String()
 	at := 0
 	if !internedStatus {
@@ -139,7 +158,6 @@ func parseHead(block []byte, resp *http.Response) ([]string, error) {
 	resp.StatusCode = code
 	resp.Proto = proto
 	resp.ProtoMajor, resp.ProtoMinor = major, minor
-	var te []string
 	resp.Header, te = makeHeader(s, fields, 1)
-	return te, nil
+	return off + end, te, present, nil
 }
