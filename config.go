@@ -169,14 +169,20 @@ func ManyHosts() Config {
 	return Config{MaxIdlePerHost: 1, MaxIdle: 1024, IdleTimeout: 30 * time.Second}
 }
 
-func (c *Config) idleTimeout() time.Duration {
+// orDefault applies the convention of Config's limits: zero means def,
+// negative means none (returned as zero).
+func orDefault[T int | time.Duration](v, def T) T {
 	switch {
-	case c.IdleTimeout == 0:
-		return DefaultIdleTimeout
-	case c.IdleTimeout < 0:
-		return 0 // never
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
 	}
-	return c.IdleTimeout
+	return v
+}
+
+func (c *Config) idleTimeout() time.Duration {
+	return orDefault(c.IdleTimeout, DefaultIdleTimeout)
 }
 
 func (c *Config) maxResponseHeaderBytes() int {
@@ -187,33 +193,15 @@ func (c *Config) maxResponseHeaderBytes() int {
 }
 
 func (c *Config) tlsHandshakeTimeout() time.Duration {
-	switch {
-	case c.TLSHandshakeTimeout == 0:
-		return DefaultTLSHandshakeTimeout
-	case c.TLSHandshakeTimeout < 0:
-		return 0
-	}
-	return c.TLSHandshakeTimeout
+	return orDefault(c.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
 }
 
 func (c *Config) expectContinueTimeout() time.Duration {
-	switch {
-	case c.ExpectContinueTimeout == 0:
-		return DefaultExpectContinueTimeout
-	case c.ExpectContinueTimeout < 0:
-		return 0
-	}
-	return c.ExpectContinueTimeout
+	return orDefault(c.ExpectContinueTimeout, DefaultExpectContinueTimeout)
 }
 
 func (c *Config) maxRetries() int {
-	switch {
-	case c.MaxRetries == 0:
-		return DefaultMaxRetries
-	case c.MaxRetries < 0:
-		return 0
-	}
-	return c.MaxRetries
+	return orDefault(c.MaxRetries, DefaultMaxRetries)
 }
 
 // HTTP2Config configures the Transport's HTTP/2 connections.

@@ -92,4 +92,3 @@ func BenchmarkTLSNewConnection(b *testing.B) {
 		})
 	}
 }
-

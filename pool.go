@@ -299,17 +299,19 @@ func (hp *hostPool) put(pc *h1Conn) error {
 	pc.idle = true
 	pc.idleSince = time.Now()
 	hp.idle = append(hp.idle, pc)
+	lru := c.idleAddedLocked(pc)
 	var evicted *h1Conn
 	if max := c.cfg.MaxIdlePerHost; max > 0 && len(hp.idle) > max {
 		evicted = hp.idle[0]
 		hp.removeIdleLocked(0)
 	}
 	hp.mu.Unlock()
-	c.idleAdded(pc)
 	if evicted != nil {
 		c.idleRemoved(evicted)
 		hp.discard(evicted, closeReasonMaxIdlePerHost)
 	}
+	c.evictIdle(lru)
+	c.startSweeper()
 	return nil
 }
 

@@ -15,36 +15,42 @@ type lruList struct {
 	n          int
 }
 
-// idleAdded accounts for pc joining an idle stack: it enforces MaxIdle and
-// makes sure the sweeper runs.
-func (c *core) idleAdded(pc *h1Conn) {
+// idleAddedLocked accounts for pc joining its host's idle stack, with the
+// host's lock held so that no request can take pc before it is counted. It
+// returns the least recently used idle connection when MaxIdle is exceeded;
+// the caller evicts it with evictIdle once the host's lock is released.
+func (c *core) idleAddedLocked(pc *h1Conn) (victim *h1Conn) {
 	c.stats.idle.Add(1)
-	if max := c.cfg.MaxIdle; max > 0 {
-		var victim *h1Conn
-		l := &c.lru
-		l.mu.Lock()
-		pc.lruPrev, pc.lruNext = l.tail, nil
-		if l.tail != nil {
-			l.tail.lruNext = pc
-		} else {
-			l.head = pc
-		}
-		l.tail = pc
-		pc.inLRU = true
-		l.n++
-		if l.n > max {
-			victim = l.head
-			l.unlinkLocked(victim)
-		}
-		l.mu.Unlock()
-		// The victim may have been taken from its stack meanwhile; then its
-		// taker owns it and the idle count already dropped.
-		if victim != nil && victim.hp.takeIdle(victim) {
-			c.idleRemoved(victim)
-			victim.hp.discard(victim, closeReasonMaxIdle)
-		}
+	max := c.cfg.MaxIdle
+	if max <= 0 {
+		return nil
 	}
-	c.startSweeper()
+	l := &c.lru
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pc.lruPrev, pc.lruNext = l.tail, nil
+	if l.tail != nil {
+		l.tail.lruNext = pc
+	} else {
+		l.head = pc
+	}
+	l.tail = pc
+	pc.inLRU = true
+	l.n++
+	if l.n > max {
+		victim = l.head
+		l.unlinkLocked(victim)
+	}
+	return victim
+}
+
+// evictIdle closes victim for MaxIdle unless a request took it meanwhile;
+// then its taker owns it and the idle count already dropped.
+func (c *core) evictIdle(victim *h1Conn) {
+	if victim != nil && victim.hp.takeIdle(victim) {
+		c.idleRemoved(victim)
+		victim.hp.discard(victim, closeReasonMaxIdle)
+	}
 }
 
 // idleRemoved accounts for pc leaving an idle stack; whoever removes a

@@ -64,40 +64,30 @@ type Server struct {
 // New starts a server for h on loopback; configure, if not nil, adjusts the
 // http.Server before it starts. The server stops when the test ends.
 func New(t testing.TB, h http.Handler, configure func(*http.Server)) *Server {
-	s := &Server{srv: httptest.NewUnstartedServer(h)}
-	s.srv.Config.ConnState = s.connState
-	if configure != nil {
-		configure(s.srv.Config)
-	}
-	s.srv.Start()
-	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
-	t.Cleanup(s.srv.Close)
-	return s
+	return start(t, h, configure, (*httptest.Server).Start)
 }
 
-// NewTLS is New with TLS and a certificate made for the test; Client returns
-// a client that trusts it.
+// NewTLS is New with TLS and the httptest certificate; TLSConfig returns a
+// client configuration that trusts it.
 func NewTLS(t testing.TB, h http.Handler, configure func(*http.Server)) *Server {
-	s := &Server{srv: httptest.NewUnstartedServer(h)}
-	s.srv.Config.ConnState = s.connState
-	if configure != nil {
-		configure(s.srv.Config)
-	}
-	s.srv.StartTLS()
-	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
-	t.Cleanup(s.srv.Close)
-	return s
+	return start(t, h, configure, (*httptest.Server).StartTLS)
 }
 
 // NewH2 is NewTLS with HTTP/2 offered through ALPN besides HTTP/1.1.
 func NewH2(t testing.TB, h http.Handler, configure func(*http.Server)) *Server {
+	return start(t, h, configure, func(s *httptest.Server) {
+		s.EnableHTTP2 = true
+		s.StartTLS()
+	})
+}
+
+func start(t testing.TB, h http.Handler, configure func(*http.Server), run func(*httptest.Server)) *Server {
 	s := &Server{srv: httptest.NewUnstartedServer(h)}
-	s.srv.EnableHTTP2 = true
 	s.srv.Config.ConnState = s.connState
 	if configure != nil {
 		configure(s.srv.Config)
 	}
-	s.srv.StartTLS()
+	run(s.srv)
 	s.URL, s.Addr = s.srv.URL, s.srv.Listener.Addr().String()
 	t.Cleanup(s.srv.Close)
 	return s
