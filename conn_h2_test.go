@@ -2,6 +2,7 @@ package httppool
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -332,4 +333,32 @@ func TestH2ShutdownSendsGoAwayAfterStreamsEnd(t *testing.T) {
 		t.Errorf("in-flight stream got %q", got)
 	}
 	srv.WaitClosed(t, 1)
+}
+
+// TestH2BadFrameFailsOnlyItsConnection has a server that negotiates h2 and
+// then answers the client's preface with bytes that are no HTTP/2 frame.
+func TestH2BadFrameFailsOnlyItsConnection(t *testing.T) {
+	good := testserver.NewH2(t, protoHandler, nil)
+	serverTLS := good.HTTPTest().TLS.Clone()
+	serverTLS.NextProtos = []string{"h2"}
+	bad := testserver.NewRaw(t, func(_ int, c net.Conn) {
+		tc := tls.Server(c, serverTLS)
+		if tc.Handshake() != nil {
+			return
+		}
+		preface := make([]byte, 24)
+		io.ReadFull(tc, preface)
+		tc.Write([]byte("\x00\x00\x04\xff\x00\x00\x00\x00\x00garbage that is no frame"))
+		io.Copy(io.Discard, tc)
+	})
+	tr := newTransport(t, Config{TLSConfig: good.TLSConfig()})
+	if _, err := tr.RoundTrip(mustRequest(t, "GET", "https://"+bad.Addr, nil)); err == nil {
+		t.Fatal("a request on a connection that sent a bad frame succeeded")
+	}
+	if got := get(t, tr, good.URL); got != "HTTP/2.0" {
+		t.Errorf("the other host's request got %q", got)
+	}
+	if hs, ok := tr.HostStats("https://" + bad.Addr); ok && hs.Open != 0 {
+		t.Errorf("the broken connection stayed in the pool: %+v", hs)
+	}
 }
