@@ -2,7 +2,6 @@ package httppool
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -322,12 +321,3 @@ func h2Retryable(err error) bool {
 // h2ErrUnusable is x/net's error for a stream never started: the request
 // body is untouched and can be sent as it is.
 const h2ErrUnusable = "http2: client conn not usable"
-
-// h2TLSState is the TLS state of an HTTP/2 connection, nil for h2c.
-func (c *h2Conn) tlsState() *tls.ConnectionState {
-	if tc, ok := c.nc.(*tls.Conn); ok {
-		st := tc.ConnectionState()
-		return &st
-	}
-	return nil
-}
