@@ -47,15 +47,26 @@ type h2Conn struct {
 
 // newH2Transport configures the x/net HTTP/2 client that runs the pool's
 // HTTP/2 connections. It dials nothing: the pool hands it connections.
+// x/net reads the response-header and 100-continue timeouts only from an
+// http.Transport linked to it, so one is made to carry them; it never sends
+// a request.
 func newH2Transport(cfg *Config) *http2.Transport {
-	return &http2.Transport{
-		AllowHTTP:                  true, // for h2c connections the pool dialed itself
-		DisableCompression:         cfg.DisableCompression,
-		StrictMaxConcurrentStreams: cfg.HTTP2.StrictMaxConcurrentStreams,
-		ReadIdleTimeout:            cfg.HTTP2.ReadIdleTimeout,
-		PingTimeout:                cfg.HTTP2.PingTimeout,
-		MaxHeaderListSize:          uint32(min(cfg.maxResponseHeaderBytes(), 1<<31-1)),
+	settings := &http.Transport{
+		ResponseHeaderTimeout:  cfg.ResponseHeaderTimeout,
+		ExpectContinueTimeout:  cfg.expectContinueTimeout(),
+		DisableCompression:     cfg.DisableCompression,
+		MaxResponseHeaderBytes: int64(cfg.maxResponseHeaderBytes()),
 	}
+	t, err := http2.ConfigureTransports(settings)
+	if err != nil { // only for an http.Transport that has HTTP/2 already
+		t = &http2.Transport{}
+	}
+	t.AllowHTTP = true // for h2c connections the pool dialed itself
+	t.DisableCompression = cfg.DisableCompression
+	t.StrictMaxConcurrentStreams = cfg.HTTP2.StrictMaxConcurrentStreams
+	t.ReadIdleTimeout = cfg.HTTP2.ReadIdleTimeout
+	t.PingTimeout = cfg.HTTP2.PingTimeout
+	return t
 }
 
 func newH2Conn(hp *hostPool, nc net.Conn) (*h2Conn, error) {
@@ -265,6 +276,9 @@ func (c *h2Conn) roundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.cc.RoundTrip(req)
 	if err != nil {
 		c.hp.streamDone(c)
+		if err.Error() == h2ErrHeaderTimeout {
+			err = ErrResponseHeaderTimeout
+		}
 		return nil, err
 	}
 	resp.Body = &h2Body{ReadCloser: resp.Body, c: c}
@@ -317,6 +331,10 @@ func h2Retryable(err error) bool {
 	}
 	return false
 }
+
+// h2ErrHeaderTimeout is x/net's error for Config.ResponseHeaderTimeout,
+// returned as ErrResponseHeaderTimeout as over HTTP/1.1.
+const h2ErrHeaderTimeout = "http2: timeout awaiting response headers"
 
 // h2ErrUnusable is x/net's error for a stream never started: the request
 // body is untouched and can be sent as it is.

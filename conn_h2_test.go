@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,5 +361,52 @@ func TestH2BadFrameFailsOnlyItsConnection(t *testing.T) {
 	}
 	if hs, ok := tr.HostStats("https://" + bad.Addr); ok && hs.Open != 0 {
 		t.Errorf("the broken connection stayed in the pool: %+v", hs)
+	}
+}
+
+func TestH2ResponseHeaderTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := testserver.NewH2(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}), nil)
+	defer close(release)
+	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), ResponseHeaderTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil).WithContext(ctx))
+	if !errors.Is(err, ErrResponseHeaderTimeout) {
+		t.Errorf("err = %v, want ErrResponseHeaderTimeout as over HTTP/1.1", err)
+	}
+}
+
+// readRecorder reports whether its body was ever read.
+type readRecorder struct {
+	io.Reader
+	read atomic.Bool
+}
+
+func (r *readRecorder) Read(p []byte) (int, error) {
+	r.read.Store(true)
+	return r.Reader.Read(p)
+}
+
+func TestH2ExpectContinueWithholdsBody(t *testing.T) {
+	srv := testserver.NewH2(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusExpectationFailed) // without reading the body
+	}), nil)
+	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), ExpectContinueTimeout: 5 * time.Second})
+	body := &readRecorder{Reader: strings.NewReader("never sent")}
+	req := mustRequest(t, "POST", srv.URL, body)
+	req.Header.Set("Expect", "100-continue")
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusExpectationFailed || body.read.Load() {
+		t.Errorf("status %d, body read %v; want 417 with the body withheld", resp.StatusCode, body.read.Load())
 	}
 }
