@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Interop suite: installs nginx, Apache httpd and h2o from Debian's packages
+# when they are missing, then runs internal/interop (build tag interop),
+# which starts each server on loopback ports with a configuration of its
+# own and runs the pool against it. A server that cannot be installed is
+# skipped by the tests with a message saying so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have nginx || missing+=(nginx)
+have apache2 || missing+=(apache2)
+have h2o || missing+=(h2o)
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		export DEBIAN_FRONTEND=noninteractive
+		echo "== apt-get install ${missing[*]}"
+		apt-get update -qq
+		available=()
+		for pkg in "${missing[@]}"; do
+			if apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+				available+=("$pkg")
+			else
+				echo "interop: package $pkg is not available here; its tests will be skipped" >&2
+			fi
+		done
+		if [ ${#available[@]} -gt 0 ]; then
+			# The tests start their own servers: keep the packages from
+			# starting theirs on port 80.
+			policy=/usr/sbin/policy-rc.d
+			added_policy=
+			if [ ! -e "$policy" ]; then
+				printf '#!/bin/sh\nexit 101\n' >"$policy"
+				chmod +x "$policy"
+				added_policy=1
+			fi
+			apt-get install -y -qq --no-install-recommends "${available[@]}" >/dev/null
+			if [ -n "$added_policy" ]; then rm -f "$policy"; fi
+		fi
+	else
+		echo "interop: ${missing[*]} missing and cannot be installed (root and apt-get needed); their tests will be skipped" >&2
+	fi
+fi
+
+echo "== interop suite"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -race -tags interop -count=1 -timeout 9m -v ./internal/interop/ | tee "$log" || status=$?
+
+echo "== interop results"
+grep -o 'RESULT .*' "$log" | sed 's/^RESULT //' || true
+grep -E -- '--- SKIP' "$log" || true
+exit "$status"
