@@ -15,6 +15,7 @@ import (
 
 	"github.com/httppool/httppool"
 	"github.com/httppool/httppool/internal/faultproxy"
+	"github.com/httppool/httppool/internal/memnet"
 )
 
 // requestTimeout is the deadline of requests that must fail by themselves:
@@ -127,7 +128,7 @@ func newTCPRig(t *testing.T, script faultproxy.Script, cfg httppool.Config) *rig
 // newPipeRig is newTCPRig in memory, for a testing/synctest bubble: the
 // caller must call close before the bubble ends.
 func newPipeRig(script faultproxy.Script, cfg httppool.Config) *rig {
-	ln := faultproxy.NewPipeListener()
+	ln := memnet.NewListener()
 	r := &rig{base: "http://origin.test"}
 	r.srv = newOrigin(&r.open)
 	go r.srv.Serve(ln)

@@ -9,10 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/httppool/httppool/internal/memnet"
 )
 
 // Counts tracks a server's connections through http.Server.ConnState.
@@ -109,7 +110,7 @@ func (s *Server) Close() { s.srv.Close() }
 type Pipe struct {
 	Counts
 	srv *http.Server
-	ln  *pipeListener
+	ln  *memnet.Listener
 	// Dials counts calls to Dial.
 	Dials atomic.Int64
 }
@@ -117,7 +118,7 @@ type Pipe struct {
 // NewPipe starts an in-memory server for h. Call Close before the test (or
 // the synctest bubble) ends.
 func NewPipe(h http.Handler, configure func(*http.Server)) *Pipe {
-	p := &Pipe{ln: newPipeListener()}
+	p := &Pipe{ln: memnet.NewListener()}
 	p.srv = &http.Server{Handler: h, ConnState: p.connState}
 	if configure != nil {
 		configure(p.srv)
@@ -129,51 +130,8 @@ func NewPipe(h http.Handler, configure func(*http.Server)) *Pipe {
 // Dial connects to the server in memory; any address reaches it.
 func (p *Pipe) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	p.Dials.Add(1)
-	return p.ln.dial(ctx)
+	return p.ln.Dial(ctx)
 }
 
 // Close stops the server and closes its connections.
 func (p *Pipe) Close() { p.srv.Close() }
-
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) dial(ctx context.Context) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.done:
-		return nil, &net.OpError{Op: "dial", Net: "pipe", Err: net.ErrClosed}
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "pipe" }

@@ -1,4 +1,7 @@
-package faultproxy
+// Package memnet provides a net.Listener of in-memory connections, so that
+// servers, proxies and clients of the tests can run in a testing/synctest
+// bubble.
+package memnet
 
 import (
 	"context"
@@ -6,22 +9,22 @@ import (
 	"sync"
 )
 
-// PipeListener is a net.Listener whose connections are in memory (net.Pipe),
+// Listener is a net.Listener whose connections are in memory (net.Pipe),
 // so that a server and the proxy can run inside a testing/synctest bubble.
-// Its Dial method is the proxy's Dialer to the server.
-type PipeListener struct {
+// Its Dial method connects to it.
+type Listener struct {
 	conns chan net.Conn
 	done  chan struct{}
 	once  sync.Once
 }
 
-// NewPipeListener returns a listener ready to accept.
-func NewPipeListener() *PipeListener {
-	return &PipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+// NewListener returns a listener ready to accept.
+func NewListener() *Listener {
+	return &Listener{conns: make(chan net.Conn), done: make(chan struct{})}
 }
 
 // Accept waits for a Dial and returns the server's end of its connection.
-func (l *PipeListener) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.conns:
 		return c, nil
@@ -32,7 +35,7 @@ func (l *PipeListener) Accept() (net.Conn, error) {
 
 // Dial connects to the listener and returns the client's end; it blocks
 // until the server accepts, the context ends or the listener closes.
-func (l *PipeListener) Dial(ctx context.Context) (net.Conn, error) {
+func (l *Listener) Dial(ctx context.Context) (net.Conn, error) {
 	client, server := net.Pipe()
 	select {
 	case l.conns <- server:
@@ -45,13 +48,13 @@ func (l *PipeListener) Dial(ctx context.Context) (net.Conn, error) {
 }
 
 // Close stops accepting; connections already accepted stay open.
-func (l *PipeListener) Close() error {
+func (l *Listener) Close() error {
 	l.once.Do(func() { close(l.done) })
 	return nil
 }
 
 // Addr returns a placeholder address.
-func (l *PipeListener) Addr() net.Addr { return pipeAddr{} }
+func (l *Listener) Addr() net.Addr { return pipeAddr{} }
 
 type pipeAddr struct{}
 
