@@ -192,11 +192,13 @@ func (c *conn) pumpDown(server net.Conn) {
 	}
 }
 
-// strike applies the plan's fault, then records that it struck: a test that
-// sees Fired knows that the RST or FIN was sent. Whatever the server sends
-// afterwards is read and dropped.
+// strike records that the plan's fault struck, then applies it: a client
+// that met the RST or FIN can count on Fired being set already. Whatever the
+// server sends afterwards is read and dropped.
 func (c *conn) strike(server net.Conn) {
 	c.striking.Store(true)
+	c.fired.Store(true)
+	c.p.fired.Add(1)
 	switch c.plan.Fault.Action {
 	case Reset:
 		c.reset()
@@ -205,8 +207,6 @@ func (c *conn) strike(server net.Conn) {
 	case HalfClose:
 		c.halfClose()
 	}
-	c.fired.Store(true)
-	c.p.fired.Add(1)
 	if a := c.plan.Fault.Action; a == Reset || a == Close {
 		return
 	}

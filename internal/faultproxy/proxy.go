@@ -130,8 +130,8 @@ type ConnInfo struct {
 	Plan Plan
 	// Responses counts the responses forwarded in full to the client.
 	Responses int
-	// Fired reports whether the plan's fault struck: the RST or FIN it
-	// sends, if any, was sent.
+	// Fired reports whether the plan's fault struck; it is set just before
+	// the RST or FIN is sent, so a client that met one sees it set.
 	Fired bool
 	// ClientBytes and ServerBytes count the bytes received from each side.
 	ClientBytes, ServerBytes int64
