@@ -1,0 +1,106 @@
+package main
+
+import "time"
+
+// disturbance is the CPU, in cores, that other processes may use during a
+// measurement before the report says its figures were disturbed.
+const disturbance = 0.15
+
+// saturation is the share of its cores above which the server is taken to be
+// the bottleneck: its figures then bound req/s, not the client's.
+const saturation = 0.9
+
+// report is everything one run measured, as printed or written as JSON.
+type report struct {
+	Go          string            `json:"go"`
+	OS          string            `json:"os"`
+	CPUs        int               `json:"cpus"`
+	Rounds      int               `json:"rounds"`
+	Duration    string            `json:"duration"`
+	Requests    int               `json:"requests_per_round,omitempty"`
+	ServerPin   string            `json:"server_pinning"`
+	ClientPin   string            `json:"client_pinning"`
+	ServerCores int               `json:"server_cores"`
+	Workloads   []*workloadResult `json:"workloads"`
+	Idle        []*idleResult     `json:"idle,omitempty"`
+}
+
+// workloadResult is every client's result for one workload.
+type workloadResult struct {
+	Name    string    `json:"name"`
+	Desc    string    `json:"description"`
+	Clients []*result `json:"clients"`
+}
+
+// result is one client's figures for one workload, over all rounds.
+type result struct {
+	Client          string  `json:"client"`
+	NA              string  `json:"na,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	Rounds          int     `json:"rounds"`
+	Requests        int64   `json:"requests"`
+	ReqPerSec       float64 `json:"req_per_sec"`
+	CPUPerReq       float64 `json:"cpu_ns_per_req"`
+	AllocsPerReq    float64 `json:"allocs_per_req"`
+	BytesPerReq     float64 `json:"bytes_per_req"`
+	P50             float64 `json:"p50_ns"`
+	P99             float64 `json:"p99_ns"`
+	DialsPerRound   float64 `json:"dials_per_round"`
+	ClientCPU       float64 `json:"client_cpu_cores"` // mean cores the client process used
+	ServerCPU       float64 `json:"server_cpu_cores"` // mean cores the server process used
+	ServerSaturated bool    `json:"server_saturated"`
+	OtherCPU        float64 `json:"other_cpu_cores"` // mean cores used by other processes
+	Disturbed       bool    `json:"disturbed"`
+
+	machineCPU time.Duration
+
+	elapsed, cpu, serverCPU time.Duration
+	mallocs, bytes          uint64
+	dials                   int64
+	latency                 histogram
+}
+
+// add sums one round's sample into r.
+func (r *result) add(s *sample) {
+	r.Rounds++
+	r.Requests += s.requests
+	r.elapsed += s.elapsed
+	r.cpu += s.cpu
+	r.serverCPU += s.serverCPU
+	r.machineCPU += s.machineCPU
+	r.mallocs += s.mallocs
+	r.bytes += s.bytes
+	r.dials += s.dials
+	r.latency.merge(&s.latency)
+}
+
+// finish computes r's figures from its sums. Rates are totals over totals,
+// so that every request weighs the same whatever its round.
+func (r *result) finish(serverCores int) {
+	if r.Rounds == 0 || r.Requests == 0 {
+		return
+	}
+	n := float64(r.Requests)
+	secs := r.elapsed.Seconds()
+	r.ReqPerSec = n / secs
+	r.CPUPerReq = float64(r.cpu) / n
+	r.AllocsPerReq = float64(r.mallocs) / n
+	r.BytesPerReq = float64(r.bytes) / n
+	r.P50 = float64(r.latency.quantile(0.50))
+	r.P99 = float64(r.latency.quantile(0.99))
+	r.DialsPerRound = float64(r.dials) / float64(r.Rounds)
+	r.ClientCPU = r.cpu.Seconds() / secs
+	r.ServerCPU = r.serverCPU.Seconds() / secs
+	r.ServerSaturated = r.ServerCPU >= saturation*float64(serverCores)
+	if r.machineCPU > 0 {
+		r.OtherCPU = max(0, (r.machineCPU-r.cpu-r.serverCPU).Seconds()/secs)
+		r.Disturbed = r.OtherCPU >= disturbance
+	}
+}
+
+func (r *result) client() string { return r.Client }
+
+// ok reports whether r has figures.
+func (r *result) ok() bool {
+	return r.NA == "" && r.Error == "" && r.Requests > 0
+}
