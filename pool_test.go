@@ -170,13 +170,15 @@ func TestSweeperStopsWhenNothingIsIdle(t *testing.T) {
 		tr := New(Config{IdleTimeout: time.Second, DialContext: srv.Dial})
 		defer tr.Close()
 		get(t, tr, "http://example.test/")
-		time.Sleep(2 * time.Second)
+		time.Sleep(1500 * time.Millisecond) // the connection expired at 1 s
 		synctest.Wait()
-		tr.c.sweepMu.Lock()
-		running := tr.c.sweeping
-		tr.c.sweepMu.Unlock()
-		if running {
-			t.Error("sweeper still running with no idle connection")
+		if !tr.c.sweeping.Load() {
+			t.Error("sweeper stopped at once: it waits a period for the next idle connection")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if tr.c.sweeping.Load() {
+			t.Error("sweeper still running after a whole period with no idle connection")
 		}
 	})
 }

@@ -85,44 +85,51 @@ func (l *lruList) unlinkLocked(pc *h1Conn) {
 // startSweeper starts the one background goroutine that closes expired idle
 // connections, unless it runs already or nothing can expire. It runs only
 // while connections are idle and refers to core, not to the Transport, so
-// it never keeps an unreachable Transport alive.
+// it never keeps an unreachable Transport alive. Its check is one atomic
+// load, since every connection returned to the pool calls it.
 func (c *core) startSweeper() {
-	if c.idleTimeout <= 0 && c.cfg.MaxLifetime <= 0 {
+	if c.idleTimeout <= 0 && c.cfg.MaxLifetime <= 0 || c.sweeping.Load() || c.closed.Load() {
 		return
 	}
-	c.sweepMu.Lock()
-	if !c.sweeping && !c.closed.Load() {
-		c.sweeping = true
+	if c.sweeping.CompareAndSwap(false, true) {
 		go c.sweepLoop()
 	}
-	c.sweepMu.Unlock()
 }
 
+// sweepLoop sweeps until the Transport closes or nothing has been idle for
+// a whole sweep period. That grace period keeps a pool that keeps flipping
+// between one idle connection and none from starting a goroutine each time.
 func (c *core) sweepLoop() {
-	timer := time.NewTimer(time.Hour)
+	period := c.idleTimeout
+	if period <= 0 {
+		period = c.cfg.MaxLifetime
+	}
+	timer := time.NewTimer(period)
 	defer timer.Stop()
+	quiet := false // the previous sweep found nothing idle
 	for {
 		now := time.Now()
 		next := c.sweep(now)
-		c.sweepMu.Lock()
-		if c.closed.Load() || (next.IsZero() && c.stats.idle.Load() == 0) {
-			c.sweeping = false
-			c.sweepMu.Unlock()
-			return
-		}
-		c.sweepMu.Unlock()
-		wait := next.Sub(now)
-		if next.IsZero() {
-			// Something became idle after the scan passed its host.
-			wait = c.idleTimeout
-			if wait <= 0 {
-				wait = c.cfg.MaxLifetime
+		wait := period
+		if !next.IsZero() {
+			wait, quiet = next.Sub(now), false
+		} else if c.stats.idle.Load() == 0 {
+			if quiet {
+				c.sweeping.Store(false)
+				// A connection that became idle after the load above saw
+				// sweeping set and started no sweeper: carry on for it.
+				if c.stats.idle.Load() == 0 || !c.sweeping.CompareAndSwap(false, true) {
+					return
+				}
 			}
+			quiet = true
 		}
 		timer.Reset(wait)
 		select {
 		case <-timer.C:
 		case <-c.closeCh:
+			c.sweeping.Store(false)
+			return
 		}
 	}
 }

@@ -59,8 +59,7 @@ type core struct {
 
 	lru lruList // every idle connection across hosts, when Config.MaxIdle is set
 
-	sweepMu  sync.Mutex
-	sweeping bool
+	sweeping atomic.Bool // the sweeper goroutine runs
 
 	stats counters
 }
