@@ -32,7 +32,8 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 			c.stats.reused.Add(1)
 		}
 		if co.h2 != nil {
-			// x/net fires GotConn itself, as net/http's HTTP/2 does.
+			// x/net fires GotConn only in its own pool, which is not used.
+			traceGotConn(trace, co)
 			resp, err := co.h2.roundTrip(req)
 			if err == nil {
 				return resp, nil

@@ -44,7 +44,12 @@ func traceGetConn(t *httptrace.ClientTrace, key connectKey) {
 
 func traceGotConn(t *httptrace.ClientTrace, co checkout) {
 	if t != nil && t.GotConn != nil {
-		info := httptrace.GotConnInfo{Conn: co.c.nc, Reused: co.reused, WasIdle: co.wasIdle}
+		info := httptrace.GotConnInfo{Reused: co.reused, WasIdle: co.wasIdle}
+		if co.c != nil {
+			info.Conn = co.c.nc
+		} else {
+			info.Conn = co.h2.nc
+		}
 		if co.wasIdle {
 			info.IdleTime = co.idleTime
 		}

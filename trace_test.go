@@ -334,3 +334,24 @@ func BenchmarkStats(b *testing.B) {
 		tr.Stats()
 	}
 }
+
+func TestGotConnOverHTTP2(t *testing.T) {
+	srv := testserver.NewH2(t, protoHandler, nil)
+	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	var infos []httptrace.GotConnInfo
+	for i := 0; i < 2; i++ {
+		req := mustRequest(t, "GET", srv.URL, nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { infos = append(infos, i) },
+		}))
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if len(infos) != 2 || infos[0].Reused || !infos[1].Reused || infos[1].Conn == nil || infos[0].Conn != infos[1].Conn {
+		t.Errorf("GotConn infos %+v; want two, the second reusing the first's connection", infos)
+	}
+}

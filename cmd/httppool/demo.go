@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,18 +12,14 @@ import (
 // runDemoCommand runs "httppool demo" with the arguments after "demo".
 func runDemoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and help are printed below
 	only := fs.String("only", "", "run only the scenario `NAME`")
 	asJSON := fs.Bool("json", false, "print results as JSON")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			demoUsage(stdout)
-			return exitOK
-		}
-		return demoUsageError(stderr, err.Error())
+	args, code, done := parseFlags(fs, args, demoUsage, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() > 0 {
-		return demoUsageError(stderr, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	if len(args) > 0 {
+		return usageError(stderr, "demo", demoUsage, fmt.Sprintf("unexpected argument %q", args[0]))
 	}
 	list := scenarios()
 	if *only != "" {
@@ -35,7 +30,7 @@ func runDemoCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 		}
 		if picked == nil {
-			return demoUsageError(stderr, fmt.Sprintf("unknown scenario %q (known: %s)", *only, strings.Join(scenarioNames(list), ", ")))
+			return usageError(stderr, "demo", demoUsage, fmt.Sprintf("unknown scenario %q (known: %s)", *only, strings.Join(scenarioNames(list), ", ")))
 		}
 		list = picked
 	}
@@ -72,13 +67,6 @@ func demo(ctx context.Context, list []scenario, asJSON bool, stdout, stderr io.W
 	return exitOK
 }
 
-// demoUsageError reports a bad demo command line on stderr.
-func demoUsageError(stderr io.Writer, msg string) int {
-	fmt.Fprintf(stderr, "%s demo: %s\n\n", programName, msg)
-	demoUsage(stderr)
-	return exitUsage
-}
-
 // scenarioNames returns the names of list.
 func scenarioNames(list []scenario) []string {
 	names := make([]string, len(list))
@@ -109,8 +97,6 @@ Scenarios:
 		fmt.Fprintf(w, "  %-20s %s\n", s.name, s.what)
 	}
 	fmt.Fprintf(w, `
-Not yet shown (later work): HTTP/2 multiplexing, the Keep-Alive header.
-
 Exit status: 0 if every scenario passed, 1 if one failed, 2 for a usage error.
 
 Examples:

@@ -1,12 +1,17 @@
 // Command httppool works with the httppool HTTP client transport. Its demo
 // subcommand starts local servers and walks through the pool's behaviours,
-// reporting for each what was expected, what was observed and PASS or FAIL.
+// reporting for each what was expected, what was observed and PASS or FAIL;
+// load is a load generator that shows what the pool did; get fetches URLs
+// and shows, per request, the connection and whether it was reused.
 //
 // Usage:
 //
 //	httppool demo                  # every scenario, a few lines each and a table
 //	httppool demo --only stale     # one scenario
 //	httppool demo --json           # machine-readable results
+//	httppool load --compare        # httppool and net/http against an embedded server
+//	httppool load -d 10s -c 32 URL # a load of 10 s, 32 requests at once
+//	httppool get -r 2 URL          # the second request reuses the connection
 package main
 
 import (
@@ -21,7 +26,7 @@ import (
 // Exit statuses.
 const (
 	exitOK     = 0 // everything passed
-	exitFailed = 1 // a scenario failed
+	exitFailed = 1 // a scenario or a request failed
 	exitUsage  = 2 // bad command line
 )
 
@@ -37,11 +42,11 @@ type command struct {
 	usage   func(w io.Writer)
 }
 
-// commands is the subcommand table, in the order the help lists it. The
-// "load" (load generation) and "get" (a single request with pool details)
-// subcommands will be added here when they are implemented.
+// commands is the subcommand table, in the order the help lists it.
 var commands = []command{
 	{name: "demo", summary: "walk through the pool's behaviours against local servers", run: runDemoCommand, usage: demoUsage},
+	{name: "load", summary: "send a load through the pool and report what it did", run: runLoadCommand, usage: loadUsage},
+	{name: "get", summary: "fetch URLs, showing each request's connection, reuse and timings", run: runGetCommand, usage: getUsage},
 }
 
 func main() {
@@ -111,4 +116,6 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "  %s demo                 # every scenario: a few lines each, then a summary table\n", programName)
 	fmt.Fprintf(w, "  %s demo --only stale    # one scenario\n", programName)
 	fmt.Fprintf(w, "  %s demo --json          # results as JSON\n", programName)
+	fmt.Fprintf(w, "  %s load --compare       # a load through httppool, then net/http, side by side\n", programName)
+	fmt.Fprintf(w, "  %s get -r 2 URL         # the second request reuses the connection\n", programName)
 }

@@ -39,14 +39,14 @@ func scenarios() []scenario {
 		connectionCloseScenario(),
 		noPoolScenario(),
 		staleScenario(),
+		keepAliveHeaderScenario(),
 		httpsScenario(),
+		http2Scenario(),
+		http2StreamLimitScenario(),
 		closeScenario(),
 		shutdownScenario(),
 	}
 }
-
-// notYet names the behaviours whose scenarios come with later work.
-const notYet = "not yet: HTTP/2 multiplexing, Keep-Alive header"
 
 // scenarioTimeout bounds one scenario. The slowest takes about 4 s; the
 // margin is for machines so busy that timers fire late.
@@ -271,17 +271,25 @@ func plural(n int64, word string) string {
 
 // concurrently sends n GETs for url at once and returns their errors.
 func concurrently(ctx context.Context, client *http.Client, url string, n int) []error {
+	_, errs := fetchAll(ctx, client, url, n)
+	return errs
+}
+
+// fetchAll sends n GETs for url at once and returns their responses, whose
+// bodies are consumed, and their errors, index by index.
+func fetchAll(ctx context.Context, client *http.Client, url string, n int) ([]*http.Response, []error) {
+	resps := make([]*http.Response, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = fetch(ctx, client, url)
+			resps[i], errs[i] = fetch(ctx, client, url)
 		}()
 	}
 	wg.Wait()
-	return errs
+	return resps, errs
 }
 
 // requireNoError returns the first of errs that is not nil, annotated with

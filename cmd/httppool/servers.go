@@ -23,6 +23,12 @@ type serverOptions struct {
 	idleTimeout time.Duration
 	// tls, when set, makes the server speak HTTPS with this configuration.
 	tls *tls.Config
+	// http2 makes an HTTPS server offer HTTP/2 through ALPN; otherwise it
+	// speaks HTTP/1.1 only.
+	http2 bool
+	// maxStreams is the HTTP/2 server's MAX_CONCURRENT_STREAMS; zero means
+	// net/http's default (250).
+	maxStreams int
 }
 
 // server is an HTTP server on a loopback port chosen by the operating system.
@@ -80,14 +86,20 @@ func startServer(h http.Handler, opt serverOptions) (*server, error) {
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, c)
 		},
-		// An empty map keeps the server on HTTP/1.1: HTTP/2 comes later.
+		// An empty map keeps the server on HTTP/1.1 unless opt.http2 is set.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:     log.New(io.Discard, "", 0),
+	}
+	nextProtos := []string{"http/1.1"}
+	if opt.http2 {
+		s.srv.TLSNextProto = nil // net/http's own HTTP/2 server
+		s.srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: opt.maxStreams}
+		nextProtos = []string{"h2", "http/1.1"}
 	}
 	scheme := "http"
 	if opt.tls != nil {
 		cfg := opt.tls.Clone()
-		cfg.NextProtos = []string{"http/1.1"}
+		cfg.NextProtos = nextProtos
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			s.handshakes.Add(1)
 			if cs.DidResume {

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// loadOptions is the command line of "httppool load".
+type loadOptions struct {
+	target *url.URL // nil: an embedded loopback server
+
+	n        int           // requests to send; 0 when only -d bounds the run
+	d        time.Duration // how long to send; 0 when only -n bounds the run
+	c        int           // concurrent workers
+	method   string
+	headers  headerFlag
+	body     []byte // nil: no body
+	timeout  time.Duration
+	compare  bool
+	asJSON   bool
+	progress bool // show a live progress bar on stderr
+
+	http2    bool // require HTTP/2 (https)
+	http1    bool // never HTTP/2
+	h2c      bool // HTTP/2 with prior knowledge on http://
+	insecure bool
+
+	idleTimeout     time.Duration
+	maxIdlePerHost  int
+	maxConnsPerHost int
+	noPool          bool
+}
+
+// Defaults of "httppool load".
+const (
+	defaultLoadRequests    = 1000
+	defaultLoadConcurrency = 16
+	defaultRequestTimeout  = 20 * time.Second
+)
+
+// runLoadCommand runs "httppool load" with the arguments after "load".
+func runLoadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opt, code, done := parseLoadFlags(args, stdout, stderr)
+	if done {
+		return code
+	}
+	opt.progress = isTerminal(stderr)
+	return load(ctx, opt, stdout, stderr)
+}
+
+// parseLoadFlags turns the command line into loadOptions. done is true when
+// the command should return code at once: for --help or a usage error.
+func parseLoadFlags(args []string, stdout, stderr io.Writer) (opt *loadOptions, code int, done bool) {
+	opt = &loadOptions{}
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.IntVar(&opt.n, "n", defaultLoadRequests, "requests to send")
+	fs.DurationVar(&opt.d, "d", 0, "send requests for this long")
+	fs.IntVar(&opt.c, "c", defaultLoadConcurrency, "concurrent requests")
+	fs.StringVar(&opt.method, "m", "GET", "method")
+	fs.Var(&opt.headers, "H", "header")
+	body := fs.String("body", "", "request body")
+	bodyFile := fs.String("body-file", "", "file holding the request body")
+	fs.DurationVar(&opt.timeout, "t", defaultRequestTimeout, "timeout of each request")
+	fs.BoolVar(&opt.compare, "compare", false, "also run through net/http.Transport")
+	fs.BoolVar(&opt.asJSON, "json", false, "print JSON")
+	fs.BoolVar(&opt.http2, "http2", false, "require HTTP/2")
+	fs.BoolVar(&opt.http1, "http1", false, "never HTTP/2")
+	fs.BoolVar(&opt.h2c, "h2c", false, "HTTP/2 over cleartext")
+	fs.BoolVar(&opt.insecure, "insecure", false, "skip certificate verification")
+	fs.DurationVar(&opt.idleTimeout, "idle-timeout", 0, "pool idle timeout")
+	fs.IntVar(&opt.maxIdlePerHost, "max-idle-per-host", 0, "pool max idle per host")
+	fs.IntVar(&opt.maxConnsPerHost, "max-conns-per-host", 0, "pool max conns per host")
+	fs.BoolVar(&opt.noPool, "no-pool", false, "disable pooling")
+	positional, code, done := parseFlags(fs, args, loadUsage, stdout, stderr)
+	if done {
+		return nil, code, true
+	}
+	fail := func(format string, args ...any) (*loadOptions, int, bool) {
+		return nil, usageError(stderr, "load", loadUsage, fmt.Sprintf(format, args...)), true
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case len(positional) > 1:
+		return fail("one URL at most, got %d", len(positional))
+	case opt.n < 1:
+		return fail("-n must be at least 1, got %d", opt.n)
+	case opt.d < 0:
+		return fail("-d must not be negative, got %s", opt.d)
+	case opt.c < 1:
+		return fail("-c must be at least 1, got %d", opt.c)
+	case opt.timeout <= 0:
+		return fail("-t must be positive, got %s", opt.timeout)
+	case opt.maxIdlePerHost < 0 || opt.maxConnsPerHost < 0:
+		return fail("--max-idle-per-host and --max-conns-per-host must not be negative")
+	case opt.method == "":
+		return fail("-m must name a method")
+	case set["body"] && set["body-file"]:
+		return fail("-body and -body-file exclude each other")
+	case opt.http1 && (opt.http2 || opt.h2c):
+		return fail("--http1 excludes --http2 and --h2c")
+	case opt.http2 && opt.h2c:
+		return fail("--http2 is for https URLs, --h2c for http URLs: give one")
+	}
+	if opt.d > 0 && !set["n"] {
+		opt.n = 0 // -d alone: the duration bounds the run
+	}
+	if len(positional) == 1 {
+		u, err := parseTarget(positional[0])
+		if err != nil {
+			return fail("%v", err)
+		}
+		switch {
+		case opt.http2 && u.Scheme != "https":
+			return fail("--http2 needs an https URL; for cleartext HTTP/2 use --h2c")
+		case opt.h2c && u.Scheme != "http":
+			return fail("--h2c needs an http URL; https negotiates HTTP/2 by itself")
+		}
+		opt.target = u
+	}
+	switch {
+	case set["body"]:
+		opt.body = []byte(*body)
+	case set["body-file"]:
+		b, err := os.ReadFile(*bodyFile)
+		if err != nil {
+			return fail("-body-file: %v", err)
+		}
+		opt.body = b
+	}
+	return opt, exitOK, false
+}
+
+// load runs the load described by opt, through httppool and then, with
+// --compare, through net/http, and reports on stdout.
+func load(ctx context.Context, opt *loadOptions, stdout, stderr io.Writer) int {
+	var embedded *embeddedServer
+	h := loadHeader{method: opt.method, c: opt.c, n: int64(opt.n), d: opt.d}
+	if opt.target == nil {
+		var err error
+		if embedded, err = startEmbedded(opt.http2); err != nil {
+			fmt.Fprintf(stderr, "%s load: %v\n", programName, err)
+			return exitFailed
+		}
+		defer embedded.Close()
+		h.url, h.embedded = embedded.URL, true
+	} else {
+		h.url = opt.target.String()
+	}
+	plan := runPlan{
+		n: int64(opt.n), d: opt.d, c: opt.c, requireH2: opt.http2,
+		newRequest: func(ctx context.Context) (*http.Request, error) { return opt.newRequest(ctx, h.url) },
+	}
+	if _, err := plan.newRequest(ctx); err != nil {
+		return usageError(stderr, "load", loadUsage, err.Error())
+	}
+	if opt.progress {
+		plan.progress = stderr
+	}
+	clients := []func(*embeddedServer) *loadClient{opt.poolClient}
+	if opt.compare {
+		clients = append(clients, opt.stdClient)
+	}
+	var runs []*runResult
+	for _, newClient := range clients {
+		lc := newClient(embedded)
+		runs = append(runs, runLoad(ctx, lc, plan))
+		lc.close()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if opt.asJSON {
+		if err := writeLoadJSON(stdout, h, runs); err != nil {
+			fmt.Fprintf(stderr, "%s load: %v\n", programName, err)
+			return exitFailed
+		}
+	} else {
+		writeLoadText(stdout, h, runs)
+	}
+	code := exitOK
+	for _, r := range runs {
+		switch {
+		case r.stopped != "":
+			fmt.Fprintf(stderr, "%s load: %s run stopped: %s\n", programName, r.client, r.stopped)
+		case r.failed > 0:
+			fmt.Fprintf(stderr, "%s load: %s: %d of %d requests failed\n", programName, r.client, r.failed, r.ok+r.failed)
+		default:
+			continue
+		}
+		code = exitFailed
+		for _, k := range errorKinds {
+			if e, ok := r.examples[k]; ok {
+				fmt.Fprintf(stderr, "  %s: %s\n", errorKindLabels[k], e)
+			}
+		}
+	}
+	return code
+}
+
+// newRequest returns one request of the load for target.
+func (o *loadOptions) newRequest(ctx context.Context, target string) (*http.Request, error) {
+	var body io.Reader
+	if o.body != nil {
+		body = bytes.NewReader(o.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, o.method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	o.headers.apply(req)
+	return req, nil
+}
+
+// loadUsage prints the help of "httppool load".
+func loadUsage(w io.Writer) {
+	fmt.Fprintf(w, `Usage: %[1]s load [flags] [URL]
+
+Sends requests through an httppool Transport and reports requests/s, latency
+percentiles and a histogram, status codes, errors by kind, and what the pool
+did: connections dialed, reuse ratio, retries, closes by reason, peak open.
+Without URL it loads an embedded server on 127.0.0.1 (HTTP/1.1 and h2c; HTTPS
+with HTTP/2 under --http2). Redirects are not followed. A progress bar is shown
+on stderr when it is a terminal.
+
+Flags:
+  -n N                   send N requests (default %[2]d); with -d, stop at whichever comes first
+  -d DURATION            send requests for DURATION (e.g. 10s) instead of -n
+  -c N                   N requests at once (default %[3]d)
+  -m METHOD              request method (default GET)
+  -H "Name: value"       add a request header; repeatable ("Host: x" sets the Host)
+  -body TEXT             request body
+  -body-file FILE        request body read from FILE
+  -t DURATION            timeout of each request (default %[4]s)
+  --http2                require HTTP/2 (https URLs): stop if the server answers HTTP/1.1
+  --http1                never use HTTP/2
+  --h2c                  HTTP/2 over cleartext with prior knowledge (http URLs)
+  --insecure             do not verify the server's certificate
+  --idle-timeout D       Config.IdleTimeout: close connections idle for D (default 90s)
+  --max-idle-per-host N  Config.MaxIdlePerHost (default: no limit)
+  --max-conns-per-host N Config.MaxConnsPerHost: requests over it wait (default: no limit)
+  --no-pool              Config.DisablePooling: one connection per request
+  --compare              then send the same load through net/http.Transport (same
+                         settings, MaxIdleConnsPerHost = -c unless given) and compare
+  --json                 print the results as JSON
+  -h, --help             show this help
+
+Exit status: 0 when every request got a response (of any status), 1 when a
+request failed or the run was stopped, 2 for a usage error.
+
+Examples:
+  %[1]s load                                  # 1000 requests to an embedded server
+  %[1]s load --compare -n 20000 -c 32         # httppool and net/http side by side
+  %[1]s load -d 10s -c 64 https://localhost:8443/api
+  %[1]s load -m POST -H "Content-Type: application/json" -body '{"a":1}' http://127.0.0.1:8080/items
+  %[1]s load --max-conns-per-host 4 -c 32 http://127.0.0.1:8080/
+  %[1]s load --json -n 500 | jq '.runs[0].pool'
+`, programName, defaultLoadRequests, defaultLoadConcurrency, defaultRequestTimeout)
+}
