@@ -100,13 +100,11 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 		}
 		connect := false
 		if hp.sharesH2() {
-			if co, ok := hp.takeH2Locked(); ok && !fresh {
-				hp.mu.Unlock()
-				return co, nil
-			} else if ok {
-				hp.mu.Unlock()
-				hp.streamDone(co.h2) // a retry wants a new connection
-				hp.mu.Lock()
+			if !fresh {
+				if co, ok := hp.takeH2Locked(); ok {
+					hp.mu.Unlock()
+					return co, nil
+				}
 			}
 			if hp.dead { // retiring a spent connection emptied the pool
 				hp.mu.Unlock()
