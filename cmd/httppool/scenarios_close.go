@@ -24,36 +24,11 @@ func connectionCloseScenario() scenario {
 // runConnectionClose sends 3 requests to a server that closes every
 // connection after its response.
 func runConnectionClose(ctx context.Context, o *outcome) error {
-	const requests = 3
 	closing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		io.WriteString(w, "bye\n")
 	})
-	srv, err := startServer(closing, serverOptions{})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	t := newTransport(httppool.Config{})
-	defer t.Close()
-	client := t.Client()
-
-	for range requests {
-		if _, err := fetch(ctx, client, srv.URL+"/"); err != nil {
-			return err
-		}
-	}
-	srv.WaitClosed(ctx, requests)
-	st := t.Stats()
-	o.recordStats(st)
-	o.equal("connections accepted by the server", requests, int64(srv.Accepted()))
-	o.equal("connections the server saw closed", requests, int64(srv.Closed()))
-	o.equal("idle in the pool (Stats.Idle)", 0, int64(st.Idle))
-	o.equal("requests on a reused connection (Stats.Reused)", 0, st.Reused)
-	o.equal("closed for Connection: close (Stats.Closed[connection_close])", requests, st.Closed[httppool.CloseConnectionClose])
-	o.observe("%s, %d closed, %d idle (connection_close: %d)",
-		plural(int64(srv.Accepted()), "conn"), srv.Closed(), st.Idle, st.Closed[httppool.CloseConnectionClose])
-	return nil
+	return runOneConnectionPerRequest(ctx, o, closing, httppool.Config{}, httppool.CloseConnectionClose, "Connection: close")
 }
 
 // noPoolScenario shows Config.DisablePooling: every request dials its own
@@ -69,13 +44,19 @@ func noPoolScenario() scenario {
 
 // runNoPool sends 3 requests through a Transport with pooling disabled.
 func runNoPool(ctx context.Context, o *outcome) error {
+	return runOneConnectionPerRequest(ctx, o, okHandler(), httppool.Config{DisablePooling: true}, httppool.ClosePoolingDisabled, "pooling off")
+}
+
+// runOneConnectionPerRequest sends 3 requests that must each get a new
+// connection, closed for reason after its response.
+func runOneConnectionPerRequest(ctx context.Context, o *outcome, h http.Handler, cfg httppool.Config, reason, why string) error {
 	const requests = 3
-	srv, err := startServer(okHandler(), serverOptions{})
+	srv, err := startServer(h, serverOptions{})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	t := newTransport(httppool.Config{DisablePooling: true})
+	t := newTransport(cfg)
 	defer t.Close()
 	client := t.Client()
 
@@ -90,9 +71,10 @@ func runNoPool(ctx context.Context, o *outcome) error {
 	o.equal("connections accepted by the server", requests, int64(srv.Accepted()))
 	o.equal("connections the server saw closed", requests, int64(srv.Closed()))
 	o.equal("idle in the pool (Stats.Idle)", 0, int64(st.Idle))
-	o.equal("closed with pooling off (Stats.Closed[pooling_disabled])", requests, st.Closed[httppool.ClosePoolingDisabled])
-	o.observe("%s, %d closed, %d idle (pooling_disabled: %d)",
-		plural(int64(srv.Accepted()), "conn"), srv.Closed(), st.Idle, st.Closed[httppool.ClosePoolingDisabled])
+	o.equal("requests on a reused connection (Stats.Reused)", 0, st.Reused)
+	o.equal(fmt.Sprintf("closed with %s (Stats.Closed[%s])", why, reason), requests, st.Closed[reason])
+	o.observe("%s, %d closed, %d idle (%s: %d)",
+		plural(int64(srv.Accepted()), "conn"), srv.Closed(), st.Idle, reason, st.Closed[reason])
 	return nil
 }
 
