@@ -410,3 +410,31 @@ func TestH2ExpectContinueWithholdsBody(t *testing.T) {
 		t.Errorf("status %d, body read %v; want 417 with the body withheld", resp.StatusCode, body.read.Load())
 	}
 }
+
+func TestCloseIdleConnectionsLeavesBusyHTTP2ConnectionsAlone(t *testing.T) {
+	release := make(chan struct{})
+	srv := testserver.NewH2(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+		io.WriteString(w, r.Proto)
+	}), nil)
+	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	done := make(chan error)
+	go func() {
+		_, err := fetchBody(tr, srv.URL+"/hold")
+		done <- err
+	}()
+	for tr.Stats().InUse == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	tr.CloseIdleConnections()
+	get(t, tr, srv.URL) // the busy connection still takes requests
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if srv.Accepted() != 1 {
+		t.Errorf("accepted %d connections, want 1: CloseIdleConnections closed a busy one", srv.Accepted())
+	}
+}

@@ -375,8 +375,9 @@ func (hp *hostPool) releaseSlotLocked() {
 	}
 }
 
-// closeIdle closes the host's idle connections; HTTP/2 connections in use
-// close when their last stream ends.
+// closeIdle closes the host's idle connections. Once the Transport is
+// closed, HTTP/2 connections in use also stop taking requests and close when
+// their last stream ends; otherwise they are left alone.
 func (hp *hostPool) closeIdle(reason closeReason) {
 	hp.mu.Lock()
 	idle := hp.idle
@@ -385,7 +386,9 @@ func (hp *hostPool) closeIdle(reason closeReason) {
 		pc.idle = false
 	}
 	for _, h := range slices.Clone(hp.h2) {
-		hp.retireH2Locked(h, reason)
+		if h.streams == 0 || reason == closeReasonClosed {
+			hp.retireH2Locked(h, reason)
+		}
 	}
 	hp.mu.Unlock()
 	for _, pc := range idle {
