@@ -5,7 +5,12 @@
 // plugs into any *http.Client.
 //
 // HTTP/1.1 requests run on the caller's goroutine: no goroutine is kept per
-// connection, and an idle connection holds no buffers.
+// connection, and an idle connection holds no buffers. HTTPS connections
+// negotiate HTTP/2 through ALPN; one HTTP/2 connection per host then serves
+// concurrent requests. A pooled connection that the server closed while it
+// was idle is noticed or, when safe, the request is resent, so that it does
+// not surface as an error. Stats, httptrace hooks and Config.Logger show
+// what the pool does; proxies come from Config.Proxy or the environment.
 package httppool
 
 import (
