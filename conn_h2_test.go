@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/httppool/httppool/internal/testserver"
+	"golang.org/x/net/http2"
 )
 
 // protoHandler answers with the protocol the request came over.
@@ -436,5 +437,67 @@ func TestCloseIdleConnectionsLeavesBusyHTTP2ConnectionsAlone(t *testing.T) {
 	}
 	if srv.Accepted() != 1 {
 		t.Errorf("accepted %d connections, want 1: CloseIdleConnections closed a busy one", srv.Accepted())
+	}
+}
+
+// goAwayServer speaks HTTP/2 and answers every request's HEADERS with a
+// GOAWAY that excludes it: the server processed nothing.
+func goAwayServer(t *testing.T, serverTLS *tls.Config) *testserver.Raw {
+	return testserver.NewRaw(t, func(_ int, c net.Conn) {
+		tc := tls.Server(c, serverTLS)
+		if tc.Handshake() != nil {
+			return
+		}
+		preface := make([]byte, len(http2.ClientPreface))
+		if _, err := io.ReadFull(tc, preface); err != nil {
+			return
+		}
+		fr := http2.NewFramer(tc, tc)
+		fr.WriteSettings()
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.PingFrame:
+				if !f.IsAck() {
+					fr.WritePing(true, f.Data)
+				}
+			case *http2.HeadersFrame:
+				fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+			}
+		}
+	})
+}
+
+// TestH2GoAwayResendsOnlyReplayableRequests: a request the server excluded
+// with GOAWAY is sent again when its body can be replayed, and fails with
+// the GOAWAY error, not a panic, when it cannot.
+func TestH2GoAwayResendsOnlyReplayableRequests(t *testing.T) {
+	good := testserver.NewH2(t, protoHandler, nil)
+	serverTLS := good.HTTPTest().TLS.Clone()
+	serverTLS.NextProtos = []string{"h2"}
+	srv := goAwayServer(t, serverTLS)
+	tr := newTransport(t, Config{TLSConfig: good.TLSConfig()})
+	url := "https://" + srv.Addr
+
+	_, err := tr.RoundTrip(mustRequest(t, "POST", url, oneShotBody{strings.NewReader("x")}))
+	if err == nil || !strings.Contains(err.Error(), "GOAWAY") {
+		t.Errorf("one-shot POST: err = %v, want the GOAWAY error", err)
+	}
+	if r := tr.Stats().Retries; r != 0 {
+		t.Errorf("retries = %d for a body that cannot be replayed", r)
+	}
+	_, err = tr.RoundTrip(mustRequest(t, "POST", url, strings.NewReader("x")))
+	if err == nil {
+		t.Fatal("a server that refuses everything answered")
+	}
+	if r := tr.Stats().Retries; r != DefaultMaxRetries {
+		t.Errorf("retries = %d for a replayable body, want %d", r, DefaultMaxRetries)
 	}
 }

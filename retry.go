@@ -41,7 +41,11 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 			if attempt >= c.maxRetries || ctx.Err() != nil || !h2Retryable(err) {
 				return nil, err
 			}
+			// A stream that never started left the body untouched.
 			if err.Error() != h2ErrUnusable {
+				if !replayable(req) {
+					return nil, err
+				}
 				if req, err = rewind(req); err != nil {
 					return nil, err
 				}
@@ -140,8 +144,9 @@ func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
-// rewind returns the request to send again with a fresh body from GetBody.
-// It never modifies the caller's request.
+// rewind returns the request to send again with a fresh body from GetBody;
+// the caller checked that req is replayable. It never modifies the caller's
+// request.
 func rewind(req *http.Request) (*http.Request, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return req, nil
