@@ -126,6 +126,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 			hp.idle[n-1] = nil
 			hp.idle = hp.idle[:n-1]
 			pc.idle = false
+			pc.yieldToRead = hp.open-hp.dialing-len(hp.idle) > 1
 			hp.mu.Unlock()
 			c.idleRemoved(pc)
 			now := time.Now()
@@ -163,6 +164,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 				g.c.closeConn(closeReasonRetry)
 				return hp.dial(ctx, false)
 			}
+			g.c.yieldToRead = true // handed over: the pool is busy
 			return checkout{c: g.c, reused: true}, nil
 		}
 		hp.open++

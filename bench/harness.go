@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/httppool/httppool/internal/benchserver"
@@ -17,6 +18,7 @@ type config struct {
 	duration  time.Duration
 	requests  int
 	workloads string
+	clients   string
 	hosts     int
 	idleConns int
 	pin       bool
@@ -103,7 +105,11 @@ func run(cfg config, out, progress io.Writer) (err error) {
 		}
 		wr := &workloadResult{Name: w.name, Desc: w.desc}
 		for _, k := range clientKinds {
-			wr.Clients = append(wr.Clients, &result{Client: k.name})
+			res := &result{Client: k.name}
+			if !nameSelected(k.name, cfg.clients) {
+				res.NA = "not selected"
+			}
+			wr.Clients = append(wr.Clients, res)
 		}
 		for round := range cfg.rounds {
 			for i, k := range clientKinds {
@@ -149,4 +155,18 @@ func targetOf(w *workload, srv *benchserver.Process) *target {
 		return &target{scheme: "https", addrs: []string{srv.H2Addr}, tls: tlsConfig}
 	}
 	return &target{scheme: "http", addrs: []string{srv.Addr}}
+}
+
+// nameSelected reports whether name is in the comma-separated list, or the
+// list is empty.
+func nameSelected(name, list string) bool {
+	if list == "" {
+		return true
+	}
+	for _, n := range strings.Split(list, ",") {
+		if strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
 }

@@ -28,6 +28,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", cfg.duration, "how long each client runs in each round")
 	flag.IntVar(&cfg.requests, "requests", cfg.requests, "requests per client and round instead of -duration, when positive")
 	flag.StringVar(&cfg.workloads, "workloads", cfg.workloads, "comma-separated parts of the names of the workloads to run (default all)")
+	flag.StringVar(&cfg.clients, "clients", cfg.clients, "comma-separated clients to run: httppool, net/http, fasthttp (default all)")
 	flag.IntVar(&cfg.hosts, "hosts", cfg.hosts, "listeners of the many-hosts workload")
 	flag.IntVar(&cfg.idleConns, "idle-conns", cfg.idleConns, "idle connections of the idle workload")
 	flag.BoolVar(&cfg.pin, "pin", cfg.pin, "pin the server to CPU 1 and this process to CPU 0 with taskset")
