@@ -90,6 +90,12 @@ type h1Conn struct {
 	aborted     atomic.Bool
 	stopCancel  func() bool
 	abortFn     func()
+	host        hostMemo // the Host of the last request written
+
+	// chunked reads a chunked response body. It lives here rather than in
+	// the body, which every response allocates, because a connection reads
+	// one body at a time.
+	chunked wire.ChunkedReader
 }
 
 // connReader and connWriter sit under the bufio buffers and count the bytes
@@ -271,6 +277,7 @@ func (pc *h1Conn) finish(reason closeReason) {
 		reason = pc.reuseVerdict()
 	}
 	pc.releaseBuffers()
+	pc.chunked = wire.ChunkedReader{} // let go of the buffer and the response
 	trace := pc.trace
 	pc.ctx, pc.trace = nil, nil
 	if reason != closeReasonNone {
@@ -327,7 +334,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 	case wire.LengthBody:
 		b.remaining = resp.ContentLength
 	case wire.ChunkedBody:
-		b.chunked.Reset(pc.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
+		pc.chunked.Reset(pc.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
 	}
 	resp.Body = b
 	if ce := resp.Header["Content-Encoding"]; gz && len(ce) == 1 && strings.EqualFold(ce[0], "gzip") {
@@ -346,7 +353,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wire.BodyKind, error) {
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling}
+	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling, host: &pc.host}
 	if err := writeRequestHead(pc.bw, req, head); err != nil {
 		return 0, pc.wroteRequest(pc.ioErr(err))
 	}
@@ -541,14 +548,13 @@ type h1Response struct {
 // pool at once.
 type h1Body struct {
 	pc        *h1Conn
-	kind      wire.BodyKind
 	remaining int64
-	chunked   wire.ChunkedReader
+	kind      wire.BodyKind
 
 	mu     sync.Mutex
-	done   bool  // the connection was released; Read returns err
-	err    error // io.EOF or the failure
+	done   bool // the connection was released; Read returns err
 	closed bool
+	err    error // io.EOF or the failure
 
 	// ending guards against a Close that interrupts a Read just as that Read
 	// releases the connection: the abort must never reach a pooled connection.
@@ -589,7 +595,7 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 			err = io.ErrUnexpectedEOF
 		}
 	case wire.ChunkedBody:
-		n, err = b.chunked.Read(p)
+		n, err = pc.chunked.Read(p)
 		if err == io.EOF {
 			b.end(closeReasonNone, io.EOF)
 			return n, io.EOF
@@ -667,7 +673,7 @@ func (b *h1Body) drain() closeReason {
 		_, err = pc.br.Discard(int(b.remaining))
 	} else {
 		var n int64
-		n, err = io.CopyN(io.Discard, &b.chunked, maxDrain+1)
+		n, err = io.CopyN(io.Discard, &pc.chunked, maxDrain+1)
 		if err == io.EOF {
 			err = nil
 		} else if err == nil && n > maxDrain {

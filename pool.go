@@ -129,7 +129,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 			pc.yieldToRead = hp.open-hp.dialing-len(hp.idle) > 1
 			hp.mu.Unlock()
 			c.idleRemoved(pc)
-			now := time.Now()
+			now := monoNow()
 			if reason := pc.unusableAfterIdle(now); reason != closeReasonNone {
 				hp.discard(pc, reason)
 				continue
@@ -297,7 +297,7 @@ func (hp *hostPool) put(pc *h1Conn) error {
 		return nil
 	}
 	pc.idle = true
-	pc.idleSince = time.Now()
+	pc.idleSince = monoNow()
 	hp.idle = append(hp.idle, pc)
 	lru := c.idleAddedLocked(pc)
 	var evicted *h1Conn

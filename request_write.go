@@ -68,64 +68,79 @@ type headOptions struct {
 	gzip    bool        // ask for gzip: "Accept-Encoding: gzip"
 	forward *proxyRoute // to a forwarding proxy: absolute form and its credentials
 	close   bool        // the connection closes after this request: "Connection: close"
+	host    *hostMemo   // the connection's last Host, which it need not validate again
 }
+
+// hostMemo remembers a Host value and what requestHost made of it: the
+// requests on one connection nearly always carry the same one.
+type hostMemo struct{ in, out string }
 
 // writeRequestHead writes the request line and header block to w, as
 // Request.Write does for a client: Host, User-Agent, framing headers, and
-// what opts adds.
-func writeRequestHead(w *bufio.Writer, req *http.Request, opts headOptions) error {
+// what opts adds. The head is assembled in w's free space and written in one
+// call; only a head larger than that space costs an allocation.
+func writeRequestHead(w *bufio.Writer, req *http.Request, opts headOptions) (err error) {
 	fwd := opts.forward
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
 	}
-	host, err := requestHost(host)
-	if err != nil {
-		return err
+	if m := opts.host; m != nil && m.in == host && host != "" {
+		host = m.out
+	} else {
+		in := host
+		if host, err = requestHost(host); err != nil {
+			return err
+		}
+		if m != nil {
+			*m = hostMemo{in, host}
+		}
 	}
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	w.WriteString(method)
-	w.WriteByte(' ')
+	b := w.AvailableBuffer()
+	b = append(b, method...)
+	b = append(b, ' ')
 	if fwd != nil {
-		w.WriteString(req.URL.Scheme + "://" + req.URL.Host)
+		b = append(b, req.URL.Scheme...)
+		b = append(b, "://"...)
+		b = append(b, req.URL.Host...)
 	}
-	writeRequestURI(w, req, host)
-	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.WriteString(host)
-	w.WriteString("\r\n")
+	b = appendRequestURI(b, req, host)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
 
 	if ua, ok := req.Header["User-Agent"]; !ok {
-		w.WriteString("User-Agent: " + defaultUserAgent + "\r\n")
+		b = append(b, "User-Agent: "+defaultUserAgent+"\r\n"...)
 	} else if len(ua) > 0 && ua[0] != "" {
-		writeHeaderLine(w, "User-Agent", ua[0])
+		b = appendHeaderLine(b, "User-Agent", ua[0])
 	}
 	n := outgoingLength(req)
 	switch {
 	case n > 0:
-		w.WriteString("Content-Length: ")
-		var buf [20]byte
-		w.Write(strconv.AppendInt(buf[:0], n, 10))
-		w.WriteString("\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, n, 10)
+		b = append(b, "\r\n"...)
 	case n < 0:
-		w.WriteString("Transfer-Encoding: chunked\r\n")
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 		if len(req.Trailer) > 0 {
 			keys := make([]string, 0, len(req.Trailer))
 			for k := range req.Trailer {
 				keys = append(keys, http.CanonicalHeaderKey(k))
 			}
-			writeHeaderLine(w, "Trailer", strings.Join(keys, ","))
+			b = appendHeaderLine(b, "Trailer", strings.Join(keys, ","))
 		}
 	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
-		w.WriteString("Content-Length: 0\r\n")
+		b = append(b, "Content-Length: 0\r\n"...)
 	}
 	if fwd != nil && fwd.auth != "" && len(req.Header["Proxy-Authorization"]) == 0 {
-		writeHeaderLine(w, "Proxy-Authorization", fwd.auth)
+		b = appendHeaderLine(b, "Proxy-Authorization", fwd.auth)
 	}
 	if (req.Close || opts.close) && !hasToken(req.Header["Connection"], "close") {
-		w.WriteString("Connection: close\r\n")
+		b = append(b, "Connection: close\r\n"...)
 	}
 	for k, vv := range req.Header {
 		switch k {
@@ -133,44 +148,44 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, opts headOptions) erro
 			continue
 		}
 		for _, v := range vv {
-			writeHeaderLine(w, k, v)
+			b = appendHeaderLine(b, k, v)
 		}
 	}
 	if opts.gzip {
-		w.WriteString("Accept-Encoding: gzip\r\n")
+		b = append(b, "Accept-Encoding: gzip\r\n"...)
 	}
-	_, err = w.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	_, err = w.Write(b)
 	return err
 }
 
-func writeHeaderLine(w *bufio.Writer, k, v string) {
-	w.WriteString(k)
-	w.WriteString(": ")
-	w.WriteString(strings.TrimSpace(v))
-	w.WriteString("\r\n")
+func appendHeaderLine(b []byte, k, v string) []byte {
+	b = append(b, k...)
+	b = append(b, ": "...)
+	b = append(b, strings.TrimSpace(v)...)
+	return append(b, "\r\n"...)
 }
 
-// writeRequestURI writes the origin-form request target without building
+// appendRequestURI appends the origin-form request target without building
 // the string that URL.RequestURI would allocate.
-func writeRequestURI(w *bufio.Writer, req *http.Request, host string) {
+func appendRequestURI(b []byte, req *http.Request, host string) []byte {
 	u := req.URL
 	switch {
 	case req.Method == http.MethodConnect && u.Path == "":
-		w.WriteString(host)
-		return
+		return append(b, host...)
 	case u.Opaque != "" || u.Scheme == "" && u.Host == "" && u.Path == "":
-		w.WriteString(u.RequestURI())
-		return
+		return append(b, u.RequestURI()...)
 	}
 	p := u.EscapedPath()
 	if p == "" {
 		p = "/"
 	}
-	w.WriteString(p)
+	b = append(b, p...)
 	if u.ForceQuery || u.RawQuery != "" {
-		w.WriteByte('?')
-		w.WriteString(u.RawQuery)
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 	}
+	return b
 }
 
 // requestHost validates a Host header value, converting an international
@@ -236,12 +251,16 @@ func writeRequestBody(w *bufio.Writer, req *http.Request) error {
 	if err := cw.Close(); err != nil {
 		return err
 	}
+	b := w.AvailableBuffer()
 	for k, vv := range req.Trailer {
 		for _, v := range vv {
-			writeHeaderLine(w, k, v)
+			b = appendHeaderLine(b, k, v)
 		}
 	}
-	w.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
 	return w.Flush()
 }
 
