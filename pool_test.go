@@ -660,3 +660,58 @@ func TestCountsStayConsistentUnderLoad(t *testing.T) {
 	}
 	srv.WaitClosed(t, srv.Accepted()-st.Idle)
 }
+
+// The yield before reading a response pays off only when other requests of
+// the pool are in flight; a lone request must read at once.
+func TestYieldToReadOnlyWhenOthersInFlight(t *testing.T) {
+	srv := testserver.New(t, hello, nil)
+	tr := newTransport(t, Config{})
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for range 2 { // two connections, both idle afterwards
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			<-release
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	for deadline := time.Now().Add(5 * time.Second); tr.Stats().InUse < 2; {
+		if time.Now().After(deadline) {
+			close(release)
+			wg.Wait()
+			t.Fatal("two requests never were in flight together")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	key, err := tr.c.keyFor(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := tr.c.hostPoolFor(key)
+	first, err := hp.get(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := hp.get(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.c.yieldToRead {
+		t.Error("a lone request yields before reading")
+	}
+	if !second.c.yieldToRead {
+		t.Error("a request with another in flight does not yield before reading")
+	}
+	hp.put(first.c)
+	hp.put(second.c)
+}

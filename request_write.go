@@ -30,6 +30,9 @@ func validateRequest(req *http.Request) error {
 	if req.Method != "" && !validMethod(req.Method) {
 		return fmt.Errorf("httppool: invalid method %q", req.Method)
 	}
+	if len(req.Header) == 0 && len(req.Trailer) == 0 {
+		return nil // starting a map iteration costs more than this check
+	}
 	for k, vv := range req.Header {
 		if !httpguts.ValidHeaderFieldName(k) {
 			return fmt.Errorf("httppool: invalid header field name %q", k)
@@ -142,13 +145,15 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, opts headOptions) (err
 	if (req.Close || opts.close) && !hasToken(req.Header["Connection"], "close") {
 		b = append(b, "Connection: close\r\n"...)
 	}
-	for k, vv := range req.Header {
-		switch k {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
-			continue
-		}
-		for _, v := range vv {
-			b = appendHeaderLine(b, k, v)
+	if len(req.Header) > 0 { // ranging over even an empty map costs: see validateRequest
+		for k, vv := range req.Header {
+			switch k {
+			case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+				continue
+			}
+			for _, v := range vv {
+				b = appendHeaderLine(b, k, v)
+			}
 		}
 	}
 	if opts.gzip {
