@@ -41,10 +41,18 @@ const (
 // connIDs numbers connections across Transports.
 var connIDs atomic.Uint64
 
-var (
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufferSize) }}
-	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferSize) }}
-)
+// connBuffers is what a connection needs only while a request is in
+// flight; an idle connection hands it back to buffersPool.
+type connBuffers struct {
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	chunked wire.ChunkedReader // the chunked response body being read
+	host    hostMemo           // the last Host validated; any connection may use it
+}
+
+var buffersPool = sync.Pool{New: func() any {
+	return &connBuffers{br: bufio.NewReaderSize(nil, bufferSize), bw: bufio.NewWriterSize(nil, bufferSize)}
+}}
 
 // h1Conn is one HTTP/1.1 connection. It serves one request at a time on the
 // caller's goroutine and holds buffers only while a request is in flight.
@@ -54,8 +62,9 @@ type h1Conn struct {
 	nc       net.Conn
 	probe    *livenessProbe // nil when nc is not a socket
 	tlsState *tls.ConnectionState
-	br       *bufio.Reader // nil while idle
-	bw       *bufio.Writer // nil while idle
+	bufs     *connBuffers  // nil while idle
+	br       *bufio.Reader // bufs.br, or nil while idle
+	bw       *bufio.Writer // bufs.bw, or nil while idle
 
 	createdAt time.Time
 	expiresAt time.Time // Config.MaxLifetime less jitter; zero means never
@@ -90,12 +99,6 @@ type h1Conn struct {
 	aborted     atomic.Bool
 	stopCancel  func() bool
 	abortFn     func()
-	host        hostMemo // the Host of the last request written
-
-	// chunked reads a chunked response body. It lives here rather than in
-	// the body, which every response allocates, because a connection reads
-	// one body at a time.
-	chunked wire.ChunkedReader
 }
 
 // connReader and connWriter sit under the bufio buffers and count the bytes
@@ -165,27 +168,25 @@ func (pc *h1Conn) ioErr(err error) error {
 }
 
 func (pc *h1Conn) acquireBuffers() {
-	if pc.br == nil {
-		pc.br = readerPool.Get().(*bufio.Reader)
-		pc.br.Reset((*connReader)(pc))
+	if pc.bufs != nil {
+		return
 	}
-	if pc.bw == nil {
-		pc.bw = writerPool.Get().(*bufio.Writer)
-		pc.bw.Reset((*connWriter)(pc))
-	}
+	b := buffersPool.Get().(*connBuffers)
+	b.br.Reset((*connReader)(pc))
+	b.bw.Reset((*connWriter)(pc))
+	pc.bufs, pc.br, pc.bw = b, b.br, b.bw
 }
 
 func (pc *h1Conn) releaseBuffers() {
-	if pc.br != nil {
-		pc.br.Reset(nil)
-		readerPool.Put(pc.br)
-		pc.br = nil
+	b := pc.bufs
+	if b == nil {
+		return
 	}
-	if pc.bw != nil {
-		pc.bw.Reset(nil)
-		writerPool.Put(pc.bw)
-		pc.bw = nil
-	}
+	b.br.Reset(nil)
+	b.bw.Reset(nil)
+	b.chunked = wire.ChunkedReader{} // let go of the response it read
+	buffersPool.Put(b)
+	pc.bufs, pc.br, pc.bw = nil, nil, nil
 }
 
 // closeConn closes the socket once and counts why.
@@ -277,7 +278,6 @@ func (pc *h1Conn) finish(reason closeReason) {
 		reason = pc.reuseVerdict()
 	}
 	pc.releaseBuffers()
-	pc.chunked = wire.ChunkedReader{} // let go of the buffer and the response
 	trace := pc.trace
 	pc.ctx, pc.trace = nil, nil
 	if reason != closeReasonNone {
@@ -334,7 +334,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 	case wire.LengthBody:
 		b.remaining = resp.ContentLength
 	case wire.ChunkedBody:
-		pc.chunked.Reset(pc.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
+		pc.bufs.chunked.Reset(pc.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
 	}
 	resp.Body = b
 	if ce := resp.Header["Content-Encoding"]; gz && len(ce) == 1 && strings.EqualFold(ce[0], "gzip") {
@@ -353,7 +353,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wire.BodyKind, error) {
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling, host: &pc.host}
+	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling, host: &pc.bufs.host}
 	if err := writeRequestHead(pc.bw, req, head); err != nil {
 		return 0, pc.wroteRequest(pc.ioErr(err))
 	}
@@ -516,11 +516,10 @@ func (pc *h1Conn) upgrade(resp *http.Response) *http.Response {
 		pc.stopCancel()
 		pc.stopCancel = nil
 	}
-	pc.bw.Reset(nil)
-	writerPool.Put(pc.bw)
-	pc.bw = nil
+	// The caller reads on from the buffered reader: the buffers never go
+	// back to the pool.
 	resp.Body = &upgradedConn{br: pc.br, nc: pc.nc}
-	pc.br = nil
+	pc.bufs, pc.br, pc.bw = nil, nil, nil
 	pc.hp.detach(pc)
 	pc.hp.core.requestDone()
 	return resp
@@ -595,7 +594,7 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 			err = io.ErrUnexpectedEOF
 		}
 	case wire.ChunkedBody:
-		n, err = pc.chunked.Read(p)
+		n, err = pc.bufs.chunked.Read(p)
 		if err == io.EOF {
 			b.end(closeReasonNone, io.EOF)
 			return n, io.EOF
@@ -673,7 +672,7 @@ func (b *h1Body) drain() closeReason {
 		_, err = pc.br.Discard(int(b.remaining))
 	} else {
 		var n int64
-		n, err = io.CopyN(io.Discard, &pc.chunked, maxDrain+1)
+		n, err = io.CopyN(io.Discard, &pc.bufs.chunked, maxDrain+1)
 		if err == io.EOF {
 			err = nil
 		} else if err == nil && n > maxDrain {

@@ -71,11 +71,12 @@ type headOptions struct {
 	gzip    bool        // ask for gzip: "Accept-Encoding: gzip"
 	forward *proxyRoute // to a forwarding proxy: absolute form and its credentials
 	close   bool        // the connection closes after this request: "Connection: close"
-	host    *hostMemo   // the connection's last Host, which it need not validate again
+	host    *hostMemo   // the last Host validated, which need not be validated again
 }
 
 // hostMemo remembers a Host value and what requestHost made of it: the
-// requests on one connection nearly always carry the same one.
+// requests through one set of connection buffers nearly always carry the
+// same one.
 type hostMemo struct{ in, out string }
 
 // writeRequestHead writes the request line and header block to w, as
