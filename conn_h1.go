@@ -548,16 +548,18 @@ type h1Response struct {
 type h1Body struct {
 	pc        *h1Conn
 	remaining int64
-	kind      wire.BodyKind
 
-	mu     sync.Mutex
-	done   bool // the connection was released; Read returns err
-	closed bool
-	err    error // io.EOF or the failure
+	mu  sync.Mutex
+	err error // io.EOF or the failure
 
 	// ending guards against a Close that interrupts a Read just as that Read
 	// releases the connection: the abort must never reach a pooled connection.
 	ending atomic.Int32 // bodyOpen, bodyAborting or bodyEnded
+
+	// Packed after ending, so that h1Response fits the 192-byte size class.
+	kind   wire.BodyKind
+	done   bool // the connection was released; Read returns err
+	closed bool
 }
 
 const (

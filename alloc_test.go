@@ -1,0 +1,69 @@
+package httppool
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"testing"
+
+	"github.com/httppool/httppool/internal/benchserver"
+)
+
+// A plain keep-alive GET costs the client five allocations and one
+// response's worth of bytes: the response with its body reader, the header
+// map (two), its values and their text. The server answers from precomputed
+// bytes, so what is counted is the client's.
+func TestPlainGETAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocations")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- benchserver.Serve(ln, benchserver.Options{}) }()
+	tr := New(Config{})
+	defer func() {
+		tr.Close()
+		ln.Close()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	get := func() {
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for err == nil {
+			_, err = resp.Body.Read(buf)
+		}
+		resp.Body.Close()
+		if err != io.EOF {
+			t.Fatal(err)
+		}
+	}
+	get() // dial, and fill the buffer pool
+
+	const maxAllocs, maxBytes = 5, 704
+	if allocs := testing.AllocsPerRun(200, get); allocs > maxAllocs {
+		t.Errorf("a plain GET allocates %v times, want at most %d", allocs, maxAllocs)
+	}
+	const n = 200
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		get()
+	}
+	runtime.ReadMemStats(&after)
+	if b := (after.TotalAlloc - before.TotalAlloc) / n; b > maxBytes {
+		t.Errorf("a plain GET allocates %d bytes, want at most %d", b, maxBytes)
+	}
+}
