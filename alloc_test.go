@@ -10,10 +10,11 @@ import (
 	"github.com/httppool/httppool/internal/benchserver"
 )
 
-// A plain keep-alive GET costs the client five allocations and one
+// A plain keep-alive GET costs the client four allocations and one
 // response's worth of bytes: the response with its body reader, the header
-// map (two), its values and their text. The server answers from precomputed
-// bytes, so what is counted is the client's.
+// map (two) and its values; the text of the values is shared with the
+// previous response, whose head was the same. The server answers from
+// precomputed bytes, so what is counted is the client's.
 func TestPlainGETAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocations")
@@ -52,11 +53,12 @@ func TestPlainGETAllocations(t *testing.T) {
 	}
 	get() // dial, and fill the buffer pool
 
-	const maxAllocs, maxBytes = 5, 704
+	// maxBytes leaves room for the buffer pool to refill once (8 KiB over n).
+	const maxAllocs, maxBytes = 4, 672
 	if allocs := testing.AllocsPerRun(200, get); allocs > maxAllocs {
 		t.Errorf("a plain GET allocates %v times, want at most %d", allocs, maxAllocs)
 	}
-	const n = 200
+	const n = 1000
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range n {

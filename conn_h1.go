@@ -48,6 +48,7 @@ type connBuffers struct {
 	bw      *bufio.Writer
 	chunked wire.ChunkedReader // the chunked response body being read
 	host    hostMemo           // the last Host validated; any connection may use it
+	heads   wire.HeadCache     // the last response head; any connection may use it
 }
 
 var buffersPool = sync.Pool{New: func() any {
@@ -473,7 +474,7 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 				t.GotFirstResponseByte()
 			}
 		}
-		kind, err = wire.ReadHead(pc.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
+		kind, err = pc.bufs.heads.ReadHead(pc.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
 		if err != nil {
 			if pc.aborted.Load() {
 				return 0, pc.abortErr()

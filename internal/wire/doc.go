@@ -4,6 +4,8 @@
 // path: parsing allocates nothing of its own, and a head costs no allocation
 // per field (up to 64 fields), only its header map, one string holding the
 // keys and values that are not interned, and one array of all the values.
+// Read through a HeadCache, a head made of the same bytes as the previous
+// one is not parsed again and costs only the map and the array.
 //
 // http.ReadResponse, with its Body read to the end, is the reference: for
 // any input, ReadHead and ChunkedReader accept what it accepts, with the

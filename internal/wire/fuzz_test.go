@@ -121,6 +121,7 @@ func checkDifferential(t *testing.T, method string, size int, data []byte) {
 	br := bufio.NewReaderSize(bytes.NewReader(data), size)
 	var got http.Response
 	kind, err := ReadHead(br, method, 0, &got)
+	checkCached(t, method, size, data, kind, err, &got)
 	if refErr != nil {
 		if err == nil {
 			t.Fatalf("%s %q: accepted, net/http: %v", method, data, refErr)
@@ -132,22 +133,7 @@ func checkDifferential(t *testing.T, method string, size int, data []byte) {
 		return
 	}
 
-	type head struct {
-		Status           string
-		StatusCode       int
-		Proto            string
-		ProtoMajor       int
-		ProtoMinor       int
-		Header           http.Header
-		ContentLength    int64
-		TransferEncoding []string
-		Close            bool
-		Trailer          http.Header
-	}
-	want := head{ref.Status, ref.StatusCode, ref.Proto, ref.ProtoMajor, ref.ProtoMinor,
-		ref.Header, ref.ContentLength, ref.TransferEncoding, ref.Close, ref.Trailer}
-	have := head{got.Status, got.StatusCode, got.Proto, got.ProtoMajor, got.ProtoMinor,
-		got.Header, got.ContentLength, got.TransferEncoding, got.Close, got.Trailer}
+	want, have := headOf(ref), headOf(&got)
 	if !reflect.DeepEqual(have, want) {
 		t.Fatalf("%s %q:\n got %+v\nwant %+v", method, data, have, want)
 	}
@@ -170,6 +156,52 @@ func checkDifferential(t *testing.T, method string, size int, data []byte) {
 	if !sameHeader(got.Trailer, ref.Trailer) {
 		t.Fatalf("%s %q: trailer %v, want %v", method, data, got.Trailer, ref.Trailer)
 	}
+}
+
+// checkCached reads data's head three times through one HeadCache, the
+// last two from the cache, and requires what ReadHead gave (kind, err,
+// want) every time, though the caller changes each response's header.
+func checkCached(t *testing.T, method string, size int, data []byte, kind BodyKind, err error, want *http.Response) {
+	t.Helper()
+	var c HeadCache
+	for i := range 3 {
+		var got http.Response
+		k, e := c.ReadHead(bufio.NewReaderSize(bytes.NewReader(data), size), method, 0, &got)
+		if (e == nil) != (err == nil) || e != nil && e.Error() != err.Error() {
+			t.Fatalf("%s %q: read %d through a HeadCache: error %v, ReadHead: %v", method, data, i+1, e, err)
+		}
+		if e != nil {
+			return
+		}
+		if k != kind || !reflect.DeepEqual(headOf(&got), headOf(want)) {
+			t.Fatalf("%s %q: read %d through a HeadCache:\n got %v %+v\nwant %v %+v", method, data, i+1, k, headOf(&got), kind, headOf(want))
+		}
+		for _, vv := range got.Header {
+			for j := range vv {
+				vv[j] = "changed by the caller"
+			}
+		}
+		got.Header["X-Added-By-Caller"] = []string{"x"}
+	}
+}
+
+// respHead is what ReadHead fills in a response.
+type respHead struct {
+	Status           string
+	StatusCode       int
+	Proto            string
+	ProtoMajor       int
+	ProtoMinor       int
+	Header           http.Header
+	ContentLength    int64
+	TransferEncoding []string
+	Close            bool
+	Trailer          http.Header
+}
+
+func headOf(r *http.Response) respHead {
+	return respHead{r.Status, r.StatusCode, r.Proto, r.ProtoMajor, r.ProtoMinor,
+		r.Header, r.ContentLength, r.TransferEncoding, r.Close, r.Trailer}
 }
 
 // readBody reads a body the way the engine does.

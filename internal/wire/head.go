@@ -59,18 +59,32 @@ const (
 // ReadHead accepts what http.ReadResponse accepts, with the same results,
 // except for the stricter rules listed in the package documentation.
 func ReadHead(br *bufio.Reader, method string, maxHeaderBytes int, resp *http.Response) (BodyKind, error) {
+	return readHead(br, method, maxHeaderBytes, resp, nil)
+}
+
+// readHead is ReadHead with an optional cache.
+func readHead(br *bufio.Reader, method string, maxHeaderBytes int, resp *http.Response, c *HeadCache) (BodyKind, error) {
 	data, err := buffered(br, &headBlock)
 	if err != nil {
 		return NoBody, err
 	}
+	if c != nil {
+		if n, te := c.hit(data, resp); n > 0 {
+			if maxHeaderBytes > 0 && n > maxHeaderBytes {
+				return NoBody, ErrHeaderTooLarge
+			}
+			br.Discard(n)
+			return frame(resp, method, te, c.present)
+		}
+	}
 	// The whole head is usually buffered already; if not, wait for it.
-	n, te, present, err := parseHead(data, resp)
+	n, te, present, err := parseHead(data, resp, c)
 	if err == errIncomplete {
 		block, inBuf, rerr := readBlock(br, maxHeaderBytes, &headBlock)
 		if rerr != nil {
 			return NoBody, rerr
 		}
-		n, te, present, err = parseHead(block, resp)
+		n, te, present, err = parseHead(block, resp, c)
 		if !inBuf {
 			n = 0 // readBlock consumed it
 		}
@@ -87,8 +101,9 @@ func ReadHead(br *bufio.Reader, method string, maxHeaderBytes int, resp *http.Re
 // parseHead parses the status line and header fields at the start of b into
 // resp, and returns the length of the head, or errIncomplete if b ends first.
 // It also returns a slice of length 1, for resp.TransferEncoding, that shares
-// the header's backing array, and which framing headers are present.
-func parseHead(b []byte, resp *http.Response) (n int, te []string, present framingKeys, err error) {
+// the header's backing array, and which framing headers are present. A
+// head parsed without error is remembered in c, when c is not nil.
+func parseHead(b []byte, resp *http.Response, c *HeadCache) (n int, te []string, present framingKeys, err error) {
 	line, off, ok := cutLine(b, 0)
 	if !ok {
 		return 0, nil, 0, errIncomplete
@@ -159,5 +174,8 @@ func parseHead(b []byte, resp *http.Response) (n int, te []string, present frami
 	resp.Proto = proto
 	resp.ProtoMajor, resp.ProtoMinor = major, minor
 	resp.Header, te = makeHeader(s, fields, 1)
+	if c != nil {
+		c.remember(b[:off+end], resp, s, fields, present)
+	}
 	return off + end, te, present, nil
 }
