@@ -95,3 +95,20 @@ func TestSelectWorkloads(t *testing.T) {
 		t.Error("no error for a filter that matches nothing")
 	}
 }
+
+func TestNameSelected(t *testing.T) {
+	for _, tc := range []struct {
+		name, list string
+		want       bool
+	}{
+		{"httppool", "", true},
+		{"httppool", "httppool", true},
+		{"net/http", "httppool, net/http", true},
+		{"fasthttp", "httppool,net/http", false},
+		{"http", "httppool", false},
+	} {
+		if got := nameSelected(tc.name, tc.list); got != tc.want {
+			t.Errorf("nameSelected(%q, %q) = %v, want %v", tc.name, tc.list, got, tc.want)
+		}
+	}
+}
