@@ -63,9 +63,7 @@ type h1Conn struct {
 	nc       net.Conn
 	probe    *livenessProbe // nil when nc is not a socket
 	tlsState *tls.ConnectionState
-	bufs     *connBuffers  // nil while idle
-	br       *bufio.Reader // bufs.br, or nil while idle
-	bw       *bufio.Writer // bufs.bw, or nil while idle
+	bufs     *connBuffers // nil while idle
 
 	createdAt time.Time
 	expiresAt time.Time // Config.MaxLifetime less jitter; zero means never
@@ -175,7 +173,7 @@ func (pc *h1Conn) acquireBuffers() {
 	b := buffersPool.Get().(*connBuffers)
 	b.br.Reset((*connReader)(pc))
 	b.bw.Reset((*connWriter)(pc))
-	pc.bufs, pc.br, pc.bw = b, b.br, b.bw
+	pc.bufs = b
 }
 
 func (pc *h1Conn) releaseBuffers() {
@@ -187,7 +185,7 @@ func (pc *h1Conn) releaseBuffers() {
 	b.bw.Reset(nil)
 	b.chunked = wire.ChunkedReader{} // let go of the response it read
 	buffersPool.Put(b)
-	pc.bufs, pc.br, pc.bw = nil, nil, nil
+	pc.bufs = nil
 }
 
 // closeConn closes the socket once and counts why.
@@ -254,7 +252,7 @@ func (pc *h1Conn) reuseVerdict() closeReason {
 		return closeReasonNoPooling
 	case pc.mustClose:
 		return closeReasonConnectionClose
-	case pc.br.Buffered() > 0:
+	case pc.bufs.br.Buffered() > 0:
 		return closeReasonError // bytes nobody asked for: the stream is out of step
 	case cfg.MaxRequestsPerConn > 0 && pc.served >= cfg.MaxRequestsPerConn:
 		return closeReasonMaxRequests
@@ -335,7 +333,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 	case wire.LengthBody:
 		b.remaining = resp.ContentLength
 	case wire.ChunkedBody:
-		pc.bufs.chunked.Reset(pc.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
+		pc.bufs.chunked.Reset(pc.bufs.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
 	}
 	resp.Body = b
 	if ce := resp.Header["Content-Encoding"]; gz && len(ce) == 1 && strings.EqualFold(ce[0], "gzip") {
@@ -355,14 +353,14 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling, host: &pc.bufs.host}
-	if err := writeRequestHead(pc.bw, req, head); err != nil {
+	if err := writeRequestHead(pc.bufs.bw, req, head); err != nil {
 		return 0, pc.wroteRequest(pc.ioErr(err))
 	}
 	if t := pc.trace; t != nil && t.WroteHeaders != nil {
 		t.WroteHeaders()
 	}
 	if hasBody && cfg.expectContinueTimeout() > 0 && expectsContinue(req) {
-		if err := pc.bw.Flush(); err != nil {
+		if err := pc.bufs.bw.Flush(); err != nil {
 			return 0, pc.wroteRequest(pc.ioErr(err))
 		}
 		if t := pc.trace; t != nil && t.Wait100Continue != nil {
@@ -385,13 +383,13 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 		// A body that cannot be replayed is not read until the reused
 		// connection took the head, so a dead connection leaves it intact
 		// for a retry on another.
-		if err := pc.bw.Flush(); err != nil {
+		if err := pc.bufs.bw.Flush(); err != nil {
 			return 0, pc.wroteRequest(pc.ioErr(err))
 		}
 	}
 	if hasBody {
 		pc.bodyStarted = true
-		if err := writeRequestBody(pc.bw, req); err != nil {
+		if err := writeRequestBody(pc.bufs.bw, req); err != nil {
 			var be *requestBodyError
 			if errors.As(err, &be) {
 				return 0, pc.wroteRequest(err)
@@ -399,7 +397,7 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 			pc.wroteRequest(pc.ioErr(err))
 			return pc.earlyResponse(req, resp, pc.ioErr(err))
 		}
-	} else if err := pc.bw.Flush(); err != nil {
+	} else if err := pc.bufs.bw.Flush(); err != nil {
 		return 0, pc.wroteRequest(pc.ioErr(err))
 	}
 	pc.wroteRequest(nil)
@@ -421,7 +419,7 @@ func (pc *h1Conn) awaitContinue(req *http.Request, resp *http.Response, timeout 
 	if err := pc.setReadDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, false, err
 	}
-	_, err := pc.br.Peek(1)
+	_, err := pc.bufs.br.Peek(1)
 	if derr := pc.setReadDeadline(time.Time{}); derr != nil {
 		return 0, false, derr
 	}
@@ -469,12 +467,12 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 	for n := 0; ; n++ {
 		var err error
 		if t := pc.trace; t != nil && t.GotFirstResponseByte != nil && !pc.firstByte {
-			if _, err := pc.br.Peek(1); err == nil {
+			if _, err := pc.bufs.br.Peek(1); err == nil {
 				pc.firstByte = true
 				t.GotFirstResponseByte()
 			}
 		}
-		kind, err = pc.bufs.heads.ReadHead(pc.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
+		kind, err = pc.bufs.heads.ReadHead(pc.bufs.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
 		if err != nil {
 			if pc.aborted.Load() {
 				return 0, pc.abortErr()
@@ -519,8 +517,8 @@ func (pc *h1Conn) upgrade(resp *http.Response) *http.Response {
 	}
 	// The caller reads on from the buffered reader: the buffers never go
 	// back to the pool.
-	resp.Body = &upgradedConn{br: pc.br, nc: pc.nc}
-	pc.bufs, pc.br, pc.bw = nil, nil, nil
+	resp.Body = &upgradedConn{br: pc.bufs.br, nc: pc.nc}
+	pc.bufs = nil
 	pc.hp.detach(pc)
 	pc.hp.core.requestDone()
 	return resp
@@ -587,7 +585,7 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 		if int64(len(p)) > b.remaining {
 			p = p[:b.remaining]
 		}
-		n, err = pc.br.Read(p)
+		n, err = pc.bufs.br.Read(p)
 		b.remaining -= int64(n)
 		if b.remaining == 0 {
 			b.end(closeReasonNone, io.EOF)
@@ -603,7 +601,7 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 			return n, io.EOF
 		}
 	default: // wire.CloseBody
-		n, err = pc.br.Read(p)
+		n, err = pc.bufs.br.Read(p)
 		if err == io.EOF {
 			b.end(closeReasonConnectionClose, io.EOF)
 			return n, io.EOF
@@ -659,8 +657,8 @@ func (b *h1Body) drain() closeReason {
 		if b.remaining > maxDrain {
 			return closeReasonUnreadBody
 		}
-		if int64(pc.br.Buffered()) >= b.remaining {
-			pc.br.Discard(int(b.remaining))
+		if int64(pc.bufs.br.Buffered()) >= b.remaining {
+			pc.bufs.br.Discard(int(b.remaining))
 			return closeReasonNone
 		}
 	case wire.ChunkedBody:
@@ -672,7 +670,7 @@ func (b *h1Body) drain() closeReason {
 	}
 	var err error
 	if b.kind == wire.LengthBody {
-		_, err = pc.br.Discard(int(b.remaining))
+		_, err = pc.bufs.br.Discard(int(b.remaining))
 	} else {
 		var n int64
 		n, err = io.CopyN(io.Discard, &pc.bufs.chunked, maxDrain+1)
