@@ -112,3 +112,21 @@ func TestNameSelected(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundsLine(t *testing.T) {
+	res := func(client string, cpu ...float64) *result {
+		return &result{Client: client, Requests: 1, RoundCPUPerReq: cpu}
+	}
+	rs := []*result{
+		res("httppool", 10, 12, 9, 11),
+		res("net/http", 20, 20, 20, 20),
+		res("fasthttp", 10, 10, 10, 10),
+	}
+	want := "  httppool cpu/req by round: 0.45-0.60x net/http (median 0.53x), 0.90-1.20x fasthttp (median 1.05x)"
+	if got := roundsLine(rs); got != want {
+		t.Errorf("roundsLine:\n got %q\nwant %q", got, want)
+	}
+	if got := roundsLine([]*result{res("httppool", 1, 2), res("net/http", 1, 2)}); got != "" {
+		t.Errorf("two rounds give %q, want no line", got)
+	}
+}

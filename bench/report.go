@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,6 +60,9 @@ func (rep *report) writeText(out io.Writer) error {
 		}
 		tw.Flush()
 		if line := ratioLine(wr.Clients, throughputMetrics); line != "" {
+			fmt.Fprintln(out, line)
+		}
+		if line := roundsLine(wr.Clients); line != "" {
 			fmt.Fprintln(out, line)
 		}
 		if len(saturated) > 0 {
@@ -181,6 +185,44 @@ func ratio[T compared](rs []T, m metric[T], baseline string) string {
 		return ">100x" // against fasthttp's near-zero allocations
 	}
 	return fmt.Sprintf("%.2fx", x/y)
+}
+
+// roundsLine returns the spread of httppool's cpu/req ratio to each baseline
+// over the rounds, each round's ratio taken between turns next to each other
+// in time, as "cpu/req by round: 0.95-1.10x fasthttp (median 1.00x)"; empty
+// with fewer than three rounds.
+func roundsLine(rs []*result) string {
+	a, found := find(rs, subject)
+	if !found || !a.ok() || len(a.RoundCPUPerReq) < 3 {
+		return ""
+	}
+	var parts []string
+	for _, baseline := range []string{baseline1, baseline2} {
+		b, found := find(rs, baseline)
+		if !found || !b.ok() || len(b.RoundCPUPerReq) != len(a.RoundCPUPerReq) {
+			continue
+		}
+		ratios := make([]float64, len(a.RoundCPUPerReq))
+		for i := range ratios {
+			ratios[i] = a.RoundCPUPerReq[i] / b.RoundCPUPerReq[i]
+		}
+		slices.Sort(ratios)
+		parts = append(parts, fmt.Sprintf("%.2f-%.2fx %s (median %.2fx)",
+			ratios[0], ratios[len(ratios)-1], baseline, median(ratios)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "  " + subject + " cpu/req by round: " + strings.Join(parts, ", ")
+}
+
+// median returns the median of sorted, which is not empty.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 func find[T compared](rs []T, client string) (T, bool) {

@@ -52,6 +52,11 @@ type result struct {
 	OtherCPU        float64 `json:"other_cpu_cores"` // mean cores used by other processes
 	Disturbed       bool    `json:"disturbed"`
 
+	// RoundCPUPerReq is cpu/req in each round, in the order of the rounds,
+	// so that rounds can be compared with the other clients' turns next to
+	// them in time.
+	RoundCPUPerReq []float64 `json:"round_cpu_ns_per_req"`
+
 	machineCPU time.Duration
 
 	elapsed, cpu, serverCPU time.Duration
@@ -72,6 +77,9 @@ func (r *result) add(s *sample) {
 	r.bytes += s.bytes
 	r.dials += s.dials
 	r.latency.merge(&s.latency)
+	if s.requests > 0 {
+		r.RoundCPUPerReq = append(r.RoundCPUPerReq, float64(s.cpu)/float64(s.requests))
+	}
 }
 
 // finish computes r's figures from its sums. Rates are totals over totals,
