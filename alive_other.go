@@ -4,10 +4,12 @@ package httppool
 
 import "net"
 
-// livenessProbe has no portable non-blocking peek here: stale connections
-// are caught by the retry policy instead.
+// livenessProbe has no portable non-blocking peek here: a close the server
+// made while the connection was idle is caught by the retry policy, and
+// bytes a server sent unasked are caught only once they reach the
+// connection's buffers.
 type livenessProbe struct{}
 
 func newLivenessProbe(net.Conn) *livenessProbe { return nil }
 
-func (*livenessProbe) closed() bool { return false }
+func (*livenessProbe) check() closeReason { return closeReasonNone }

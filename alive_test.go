@@ -29,7 +29,7 @@ func tcpPair(t testing.TB) (client, server net.Conn) {
 	return client, server
 }
 
-// eventually polls cond for a second: the kernel delivers a FIN or a byte
+// eventually polls cond for up to a second: the kernel delivers a FIN or a byte
 // to the other end a moment after it was sent.
 func eventually(cond func() bool) bool {
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -45,24 +45,26 @@ func TestLivenessProbe(t *testing.T) {
 		t.Skip("no non-blocking peek on windows")
 	}
 	client, server := tcpPair(t)
-	if newLivenessProbe(client).closed() {
-		t.Fatal("a live idle connection looks closed")
+	if r := newLivenessProbe(client).check(); r != closeReasonNone {
+		t.Fatalf("a live idle connection looks unusable: %v", r)
 	}
 	server.Close()
-	if p := newLivenessProbe(client); !eventually(p.closed) {
-		t.Error("a connection closed by the peer looks alive")
+	p := newLivenessProbe(client)
+	if !eventually(func() bool { return p.check() == closeReasonServerClosed }) {
+		t.Errorf("a connection closed by the peer: %v, want %v", p.check(), closeReasonServerClosed)
 	}
 
 	client, server = tcpPair(t)
 	server.Write([]byte("x"))
-	if p := newLivenessProbe(client); !eventually(p.closed) {
-		t.Error("a connection with unsolicited data looks usable")
+	p = newLivenessProbe(client)
+	if !eventually(func() bool { return p.check() == closeReasonUnsolicited }) {
+		t.Errorf("a connection with unsolicited data: %v, want %v", p.check(), closeReasonUnsolicited)
 	}
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if newLivenessProbe(a).closed() {
-		t.Error("an in-memory connection looks closed")
+	if r := newLivenessProbe(a).check(); r != closeReasonNone {
+		t.Errorf("an in-memory connection looks unusable: %v", r)
 	}
 }
 
@@ -73,8 +75,8 @@ func BenchmarkLivenessProbe(b *testing.B) {
 	p := newLivenessProbe(client)
 	b.ReportAllocs()
 	for b.Loop() {
-		if p.closed() {
-			b.Fatal("closed")
+		if p.check() != closeReasonNone {
+			b.Fatal("unusable")
 		}
 	}
 }

@@ -9,17 +9,19 @@ import (
 	"syscall"
 )
 
-// livenessProbe checks whether an idle connection is still usable by
-// peeking at its socket without blocking and without consuming anything.
-// It is made once per connection so that a check allocates nothing.
+// livenessProbe checks an idle connection's socket without blocking and
+// without consuming anything. It is made once per connection so that a
+// check allocates nothing.
 type livenessProbe struct {
 	raw  syscall.RawConn
 	peek func(fd uintptr) bool
+	n    int
 	err  error
 }
 
-// newLivenessProbe returns a probe for nc's socket, or nil when nc is not a
-// socket (an in-memory connection, say), which then counts as alive.
+// newLivenessProbe returns a probe for nc's socket (under TLS, the TCP
+// socket), or nil when nc is not a socket (an in-memory connection, say):
+// nothing then reaches it unseen but what is already in its buffers.
 func newLivenessProbe(nc net.Conn) *livenessProbe {
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
@@ -39,19 +41,25 @@ func newLivenessProbe(nc net.Conn) *livenessProbe {
 
 func (p *livenessProbe) peekFD(fd uintptr) bool {
 	var buf [1]byte
-	_, _, p.err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.n, _, p.err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	return true // never wait for readability
 }
 
-// closed reports whether the peer closed or reset the connection, or sent
-// bytes nobody asked for.
-func (p *livenessProbe) closed() bool {
+// check reports closeReasonServerClosed when the peer closed or reset the
+// connection, closeReasonUnsolicited when bytes wait in the socket that no
+// request asked for, and closeReasonNone when the socket is quiet.
+func (p *livenessProbe) check() closeReason {
 	if p == nil {
-		return false
+		return closeReasonNone
 	}
 	if err := p.raw.Read(p.peek); err != nil {
-		return true
+		return closeReasonServerClosed
 	}
-	// EAGAIN: nothing to read, alive. A nil error is EOF or unsolicited data.
-	return !errors.Is(p.err, syscall.EAGAIN) && !errors.Is(p.err, syscall.EWOULDBLOCK) && !errors.Is(p.err, syscall.EINTR)
+	switch {
+	case errors.Is(p.err, syscall.EAGAIN), errors.Is(p.err, syscall.EWOULDBLOCK), errors.Is(p.err, syscall.EINTR):
+		return closeReasonNone
+	case p.err == nil && p.n > 0:
+		return closeReasonUnsolicited
+	}
+	return closeReasonServerClosed // EOF or a socket error
 }

@@ -11,7 +11,6 @@ import (
 	"net/http/httptrace"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +23,6 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 const (
 	bufferSize = 4 << 10
-	// max1xxResponses bounds the informational responses before the final one.
-	max1xxResponses = 5
 	// maxDrain and drainTimeout bound what Close of an unfinished body reads
 	// to save its connection; past either, the connection is closed instead.
 	maxDrain     = 16 << 10
@@ -33,9 +30,10 @@ const (
 	// earlyResponseWait is how long a request whose body could not be written
 	// waits for a response the server may have sent before closing (a 413, say).
 	earlyResponseWait = 50 * time.Millisecond
-	// probeAfterIdle is how long a connection must have been idle for the
-	// liveness probe to run when it is taken from the pool.
-	probeAfterIdle = time.Millisecond
+	// tlsRecordWait bounds how long a check of an idle TLS connection lets
+	// crypto/tls read records that the socket already holds, to tell a
+	// late session ticket (not a response) from application data.
+	tlsRecordWait = time.Millisecond
 )
 
 // connIDs numbers connections across Transports.
@@ -62,6 +60,7 @@ type h1Conn struct {
 	id       uint64 // sequential per process, for logs and tools
 	nc       net.Conn
 	probe    *livenessProbe // nil when nc is not a socket
+	tc       *tls.Conn      // nc, when it is TLS
 	tlsState *tls.ConnectionState
 	bufs     *connBuffers // nil while idle
 
@@ -93,7 +92,10 @@ type h1Conn struct {
 	nread       int64                  // bytes read from nc for this request
 	nwritten    int64                  // bytes written to nc for this request
 	mustClose   bool                   // the request or response said "Connection: close"
+	unsolicited bool                   // bytes arrived after the response's end
+	bodyUnsent  bool                   // the response came before all of the request body went
 	bodyStarted bool                   // the request body was read from (and so closed)
+	headBudget  int                    // response head bytes still allowed in this exchange
 	yieldToRead bool                   // other requests of the pool were in flight at checkout
 	aborted     atomic.Bool
 	stopCancel  func() bool
@@ -119,6 +121,7 @@ func (w *connWriter) Write(p []byte) (int, error) {
 
 func newH1Conn(hp *hostPool, nc net.Conn) *h1Conn {
 	pc := &h1Conn{hp: hp, id: connIDs.Add(1), nc: nc, probe: newLivenessProbe(nc), createdAt: time.Now()}
+	pc.tc, _ = nc.(*tls.Conn)
 	pc.abortFn = pc.abort
 	if lt := hp.core.cfg.MaxLifetime; lt > 0 {
 		pc.expiresAt = pc.createdAt.Add(lt - lifetimeJitter(lt))
@@ -227,18 +230,52 @@ func (pc *h1Conn) expiry() time.Time {
 }
 
 // unusableAfterIdle checks a connection just taken from the idle stack.
-// A connection idle for less than probeAfterIdle is not probed: a busy pool
-// would pay a system call on every request (about 5% of a request's CPU at
-// concurrency 64) for connections no server times out that fast; a server
-// that closes one that fast is covered by the retry policy.
 func (pc *h1Conn) unusableAfterIdle(now time.Time) closeReason {
 	if r := pc.expiredAt(now); r != closeReasonNone {
 		return r
 	}
-	if now.Sub(pc.idleSince) >= probeAfterIdle && pc.probe.closed() {
-		return closeReasonServerClosed
+	return pc.unreadInput()
+}
+
+// unreadInput checks a connection about to take a request, however briefly
+// it was idle: a request is never written behind bytes that arrived
+// unasked, since its response would then be those bytes. Such bytes may sit
+// in crypto/tls's decrypted input, where no socket peek sees them, or in
+// the socket. The check costs one system call (two deadline changes more
+// on TLS); a connection that gets a request is always checked.
+func (pc *h1Conn) unreadInput() closeReason {
+	if pc.tc != nil {
+		if r := pc.tlsInput(aLongTimeAgo); r != closeReasonNone {
+			return r
+		}
 	}
-	return closeReasonNone
+	r := pc.probe.check()
+	if r == closeReasonUnsolicited && pc.tc != nil {
+		// A record that is not application data (a session ticket sent
+		// late, say) answers no request but breaks nothing: let crypto/tls
+		// consume it, then look again.
+		if r = pc.tlsInput(time.Now().Add(tlsRecordWait)); r == closeReasonNone {
+			r = pc.probe.check()
+		}
+	}
+	return r
+}
+
+// tlsInput reads from an idle TLS connection until deadline: application
+// data there was sent unasked. With a deadline in the past it reads only
+// what crypto/tls holds already, decrypted or in whole records.
+func (pc *h1Conn) tlsInput(deadline time.Time) closeReason {
+	var b [1]byte
+	pc.tc.SetReadDeadline(deadline)
+	n, err := pc.tc.Read(b[:])
+	pc.tc.SetReadDeadline(time.Time{})
+	switch {
+	case n > 0:
+		return closeReasonUnsolicited
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return closeReasonNone
+	}
+	return closeReasonServerClosed // close_notify, EOF or a broken record
 }
 
 // reuseVerdict decides, once a response was read to its end, whether the
@@ -250,10 +287,12 @@ func (pc *h1Conn) reuseVerdict() closeReason {
 		return closeReasonError
 	case cfg.DisablePooling:
 		return closeReasonNoPooling
+	case pc.bodyUnsent:
+		return closeReasonBodyUnsent
 	case pc.mustClose:
 		return closeReasonConnectionClose
-	case pc.bufs.br.Buffered() > 0:
-		return closeReasonError // bytes nobody asked for: the stream is out of step
+	case pc.unsolicited || pc.bufs.br.Buffered() > 0:
+		return closeReasonUnsolicited // bytes nobody asked for: the stream is out of step
 	case cfg.MaxRequestsPerConn > 0 && pc.served >= cfg.MaxRequestsPerConn:
 		return closeReasonMaxRequests
 	case pc.keepAliveLast > 0 && pc.served >= pc.keepAliveLast:
@@ -294,7 +333,9 @@ func (pc *h1Conn) finish(reason closeReason) {
 func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	pc.served++
 	pc.ctx, pc.trace, pc.firstByte = ctx, trace, false
-	pc.nread, pc.nwritten, pc.mustClose, pc.bodyStarted = 0, 0, req.Close, false
+	pc.nread, pc.nwritten, pc.mustClose = 0, 0, req.Close
+	pc.bodyStarted, pc.unsolicited, pc.bodyUnsent = false, false, false
+	pc.headBudget = pc.hp.core.cfg.maxResponseHeaderBytes()
 	pc.acquireBuffers()
 	if ctx.Done() != nil {
 		pc.stopCancel = context.AfterFunc(ctx, pc.abortFn)
@@ -336,12 +377,8 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 		pc.bufs.chunked.Reset(pc.bufs.br, &resp.Trailer, pc.hp.core.cfg.maxResponseHeaderBytes())
 	}
 	resp.Body = b
-	if ce := resp.Header["Content-Encoding"]; gz && len(ce) == 1 && strings.EqualFold(ce[0], "gzip") {
-		resp.Header.Del("Content-Encoding")
-		resp.Header.Del("Content-Length")
-		resp.ContentLength = -1
-		resp.Uncompressed = true
-		resp.Body = &gzipBody{body: b}
+	if gz && gzipEncoded(resp.Header["Content-Encoding"]) {
+		decodeGzip(resp, b)
 	}
 	return resp, nil
 }
@@ -375,7 +412,7 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 			// so the server's reader is out of step with the connection.
 			pc.bodyStarted = true
 			closeRequestBody(req)
-			pc.mustClose = true
+			pc.bodyUnsent = true
 			pc.wroteRequest(nil)
 			return kind, nil
 		}
@@ -389,7 +426,19 @@ func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wir
 	}
 	if hasBody {
 		pc.bodyStarted = true
-		if err := writeRequestBody(pc.bufs.bw, req); err != nil {
+		early, err := pc.writeBody(req)
+		if early {
+			// The server answered while the body was going out. Unless all
+			// of it went, the server's reader is out of step: the
+			// connection closes after this response.
+			pc.wroteRequest(pc.ioErr(err))
+			if pc.aborted.Load() {
+				return 0, pc.abortErr()
+			}
+			pc.bodyUnsent = err != nil
+			return pc.readHead(req, resp, false)
+		}
+		if err != nil {
 			var be *requestBodyError
 			if errors.As(err, &be) {
 				return 0, pc.wroteRequest(err)
@@ -450,12 +499,14 @@ func (pc *h1Conn) earlyResponse(req *http.Request, resp *http.Response, werr err
 	if pc.setReadDeadline(time.Time{}) != nil {
 		return 0, werr
 	}
-	pc.mustClose = true
+	pc.bodyUnsent = true
 	return kind, nil
 }
 
 // readHead reads the response head, skipping informational responses. With
-// stopAt100 set, a "100 Continue" is returned to the caller.
+// stopAt100 set, a "100 Continue" is returned to the caller. As in net/http,
+// the heads of one exchange, 1xx ones included, share one budget of
+// Config.MaxResponseHeaderBytes, so a flood of 1xx responses ends soon.
 func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 bool) (wire.BodyKind, error) {
 	cfg := &pc.hp.core.cfg
 	if cfg.ResponseHeaderTimeout > 0 {
@@ -464,7 +515,7 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 		}
 	}
 	var kind wire.BodyKind
-	for n := 0; ; n++ {
+	for {
 		var err error
 		if t := pc.trace; t != nil && t.GotFirstResponseByte != nil && !pc.firstByte {
 			if _, err := pc.bufs.br.Peek(1); err == nil {
@@ -472,7 +523,9 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 				t.GotFirstResponseByte()
 			}
 		}
-		kind, err = pc.bufs.heads.ReadHead(pc.bufs.br, req.Method, cfg.maxResponseHeaderBytes(), resp)
+		before, buffered := pc.nread, pc.bufs.br.Buffered()
+		kind, err = pc.bufs.heads.ReadHead(pc.bufs.br, req.Method, pc.headBudget, resp)
+		pc.headBudget -= int(pc.nread-before) + buffered - pc.bufs.br.Buffered()
 		if err != nil {
 			if pc.aborted.Load() {
 				return 0, pc.abortErr()
@@ -492,8 +545,8 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
 			break
 		}
-		if n >= max1xxResponses {
-			return 0, errors.New("httppool: too many 1xx informational responses")
+		if pc.headBudget <= 0 {
+			return 0, wire.ErrHeaderTooLarge // the next head cannot fit
 		}
 		if err := pc.got1xx(resp); err != nil {
 			return 0, err
@@ -582,10 +635,16 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 	pc := b.pc
 	switch b.kind {
 	case wire.LengthBody:
-		if int64(len(p)) > b.remaining {
-			p = p[:b.remaining]
-		}
+		// p is not cut at the body's end: bufio reads straight into a large
+		// p, and a read that stopped exactly at the end would leave bytes
+		// sent after it unseen in the socket. Bytes past the end mean the
+		// server is out of step; they are wiped from p's spare room.
 		n, err = pc.bufs.br.Read(p)
+		if int64(n) > b.remaining {
+			clear(p[b.remaining:n])
+			n = int(b.remaining)
+			pc.unsolicited = true
+		}
 		b.remaining -= int64(n)
 		if b.remaining == 0 {
 			b.end(closeReasonNone, io.EOF)

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -154,8 +156,8 @@ func TestExpectContinue(t *testing.T) {
 	if resp.StatusCode != http.StatusExpectationFailed || !body.closed {
 		t.Errorf("rejected: status %d, body closed %v", resp.StatusCode, body.closed)
 	}
-	if n := tr.Stats().Closed["connection_close"]; n != 1 {
-		t.Errorf("connection of the rejected request: closed for connection_close = %d, want 1", n)
+	if n := tr.Stats().Closed[CloseBodyUnsent]; n != 1 {
+		t.Errorf("connection of the rejected request: closed for %s = %d, want 1", CloseBodyUnsent, n)
 	}
 }
 
@@ -607,5 +609,50 @@ func TestEarlyResponseWhileBodyIsSent(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != 413 {
 		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestInformationalResponsesShareTheHeaderBudget: as in net/http, 1xx
+// responses are bounded by the bytes of all heads of one exchange against
+// MaxResponseHeaderBytes, not by their number.
+func TestInformationalResponsesShareTheHeaderBudget(t *testing.T) {
+	hint := "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+	big := "HTTP/1.1 103 Early Hints\r\nLink: " + strings.Repeat("a", 900<<10) + "\r\n\r\n"
+	final := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	cases := []struct {
+		name, response string
+		ok             bool
+	}{
+		{"six hints", strings.Repeat(hint, 6) + final, true},
+		{"five 900 KiB heads", strings.Repeat(big, 5) + final, false},
+		{"a flood of hints", strings.Repeat("HTTP/1.1 103 x\r\n\r\n", 100000) + final, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testserver.NewRaw(t, func(_ int, c net.Conn) { rawResponder(tc.response)(0, c) })
+			tr := newTransport(t, Config{MaxResponseHeaderBytes: 1 << 20})
+			hints := 0
+			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+				Got1xxResponse: func(int, textproto.MIMEHeader) error { hints++; return nil },
+			})
+			resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil).WithContext(ctx))
+			if !tc.ok {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatal("no error for 1xx heads over MaxResponseHeaderBytes")
+				}
+				if !strings.Contains(err.Error(), "header too large") {
+					t.Errorf("err = %v, want the header-size error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || hints != 6 {
+				t.Errorf("status %d after %d hints, want 200 after 6", resp.StatusCode, hints)
+			}
+		})
 	}
 }

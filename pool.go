@@ -164,6 +164,10 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
 				g.c.closeConn(closeReasonRetry)
 				return hp.dial(ctx, false)
 			}
+			if reason := g.c.unreadInput(); reason != closeReasonNone {
+				hp.discard(g.c, reason)
+				continue
+			}
 			g.c.yieldToRead = true // handed over: the pool is busy
 			return checkout{c: g.c, reused: true}, nil
 		}

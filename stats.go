@@ -23,6 +23,8 @@ const (
 	CloseRetryReplaced   = "replaced_for_retry"     // an idle connection traded for a new one to retry on
 	CloseUpgraded        = "upgraded"               // handed to the caller by "101 Switching Protocols"
 	CloseGoAway          = "goaway"                 // an HTTP/2 connection the server sent GOAWAY on, drained
+	CloseUnsolicited     = "unsolicited_response"   // bytes arrived that answer no request: the stream is out of step
+	CloseBodyUnsent      = "request_body_unsent"    // the server answered before the request body was all sent
 )
 
 // closeReason says why the pool closed a connection.
@@ -46,6 +48,8 @@ const (
 	closeReasonRetry
 	closeReasonUpgraded
 	closeReasonGoAway
+	closeReasonUnsolicited
+	closeReasonBodyUnsent
 	numCloseReasons
 )
 
@@ -67,6 +71,8 @@ var closeReasonNames = [numCloseReasons]string{
 	closeReasonRetry:           CloseRetryReplaced,
 	closeReasonUpgraded:        CloseUpgraded,
 	closeReasonGoAway:          CloseGoAway,
+	closeReasonUnsolicited:     CloseUnsolicited,
+	closeReasonBodyUnsent:      CloseBodyUnsent,
 }
 
 func (r closeReason) String() string { return closeReasonNames[r] }
