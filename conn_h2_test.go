@@ -257,8 +257,12 @@ func TestH2GoAwayLosesNoRequest(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for sent.Add(1) <= total {
-				if n := sent.Load(); n == total/4 {
+			for {
+				n := sent.Add(1)
+				if n > total {
+					return
+				}
+				if n == total/4 { // exactly one worker draws this number
 					srv.HTTPTest().Config.SetKeepAlivesEnabled(false)
 				}
 				if _, err := fetchBody(tr, srv.URL); err != nil {
@@ -325,9 +329,7 @@ func TestH2ShutdownSendsGoAwayAfterStreamsEnd(t *testing.T) {
 		}
 		body <- b
 	}()
-	for tr.Stats().InUse == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "a connection in use", func() bool { return tr.Stats().InUse > 0 })
 	if err := tr.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -426,9 +428,7 @@ func TestCloseIdleConnectionsLeavesBusyHTTP2ConnectionsAlone(t *testing.T) {
 		_, err := fetchBody(tr, srv.URL+"/hold")
 		done <- err
 	}()
-	for tr.Stats().InUse == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "a connection in use", func() bool { return tr.Stats().InUse > 0 })
 	tr.CloseIdleConnections()
 	get(t, tr, srv.URL) // the busy connection still takes requests
 	close(release)

@@ -61,6 +61,18 @@ func fetchBody(rt http.RoundTripper, url string) (string, error) {
 	return string(b), err
 }
 
+// waitUntil polls cond until it holds, failing t with what it waited for
+// after 10 seconds: long enough for a loaded machine, short of the test
+// binary's timeout.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
+
 func newTransport(t testing.TB, cfg Config) *Transport {
 	tr := New(cfg)
 	t.Cleanup(func() { tr.Close() })
@@ -315,9 +327,18 @@ func TestMaxConnsPerHostWaitsAndNeverExceeds(t *testing.T) {
 func TestMaxConnsPerHostServesWaitersInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
+		// The one connection serves the waiters one after another, so the
+		// order the server sees is the order they were granted it; the
+		// order their goroutines return in is the scheduler's.
+		var order []string
+		var mu sync.Mutex
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/hold" {
 				<-release
+			} else {
+				mu.Lock()
+				order = append(order, r.URL.Path)
+				mu.Unlock()
 			}
 			io.WriteString(w, r.URL.Path)
 		})
@@ -334,20 +355,15 @@ func TestMaxConnsPerHostServesWaitersInOrder(t *testing.T) {
 			close(held)
 		}()
 		synctest.Wait()
-		var order []string
-		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for i := 0; i < 4; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				body, err := fetchBody(tr, fmt.Sprintf("http://example.test/%d", i))
-				if err != nil {
-					t.Error(err)
+				path := fmt.Sprintf("/%d", i)
+				if body, err := fetchBody(tr, "http://example.test"+path); err != nil || body != path {
+					t.Errorf("%s: body %q, %v", path, body, err)
 				}
-				mu.Lock()
-				order = append(order, body)
-				mu.Unlock()
 			}()
 			synctest.Wait() // queue them one after another
 		}
@@ -513,9 +529,7 @@ func TestCloseClosesIdleAtOnceAndInFlightAfterResponse(t *testing.T) {
 		}
 		result <- b
 	}()
-	for srv.Accepted() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "the server to accept a connection", func() bool { return srv.Accepted() > 0 })
 	tr.Close()
 	other.WaitClosed(t, 1)
 	if srv.Closed() != 0 {

@@ -23,6 +23,13 @@ import (
 // connection gets a few seconds for its first request, so that only idle
 // connections are closed, even on a loaded machine.
 func idleClosingServer(t *testing.T, timeout time.Duration, reset bool) *testserver.Raw {
+	return idleClosingServerNotifying(t, timeout, reset, nil)
+}
+
+// idleClosingServerNotifying is idleClosingServer that sends on closed each
+// time it has closed an idle connection, so that a test can wait for the
+// close instead of sleeping past it.
+func idleClosingServerNotifying(t *testing.T, timeout time.Duration, reset bool, closed chan<- struct{}) *testserver.Raw {
 	return testserver.NewRaw(t, func(_ int, c net.Conn) {
 		br := bufio.NewReader(c)
 		for first := true; ; first = false {
@@ -35,6 +42,10 @@ func idleClosingServer(t *testing.T, timeout time.Duration, reset bool) *testser
 			if err != nil {
 				if reset {
 					c.(*net.TCPConn).SetLinger(0)
+				}
+				if closed != nil && !first {
+					c.Close()
+					closed <- struct{}{}
 				}
 				return
 			}
@@ -133,11 +144,16 @@ func TestStaleConnectionRace(t *testing.T) {
 }
 
 func TestResetIdleConnectionIsNotAnError(t *testing.T) {
-	srv := idleClosingServer(t, 30*time.Millisecond, true)
+	closed := make(chan struct{}, 5)
+	srv := idleClosingServerNotifying(t, 30*time.Millisecond, true, closed)
 	tr := newTransport(t, Config{})
 	for i := 0; i < 5; i++ {
 		get(t, tr, srv.URL)
-		time.Sleep(60 * time.Millisecond) // the server resets the idle connection
+		select {
+		case <-closed: // the server reset the idle connection
+		case <-time.After(10 * time.Second):
+			t.Fatalf("request %d: the server never reset the idle connection", i)
+		}
 	}
 	st := tr.Stats()
 	if st.Dials != 5 {

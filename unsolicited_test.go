@@ -543,9 +543,7 @@ func TestUnsolicitedBytesCloseAConnectionHandedToAWaiter(t *testing.T) {
 	<-first.written // the extra bytes are in the client's socket
 	done := make(chan error, 1)
 	go func() { done <- exchange(tr, srv.url()+"/r/2", second, make([]byte, 100)) }()
-	if !eventually(func() bool { return tr.Stats().Waiting == 1 }) {
-		t.Fatal("the second request never waited for the connection")
-	}
+	waitUntil(t, "the second request to wait for the connection", func() bool { return tr.Stats().Waiting == 1 })
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if err := <-done; err != nil {

@@ -3,7 +3,8 @@
 # when they are missing, then runs internal/interop (build tag interop),
 # which starts each server on loopback ports with a configuration of its
 # own and runs the pool against it. A server that cannot be installed is
-# skipped by the tests with a message saying so.
+# skipped by the tests with a message saying so; under CI=true it fails the
+# run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 		apt-get update -qq
 		available=()
 		for pkg in "${missing[@]}"; do
-			if apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+			# No pipe into grep -q: under pipefail, apt-cache dying of
+			# SIGPIPE once grep has its match would read as "not available".
+			policy_out=$(apt-cache policy "$pkg" 2>/dev/null || true)
+			if [[ $policy_out =~ Candidate:\ [0-9] ]]; then
 				available+=("$pkg")
+			elif [ "${CI:-}" = true ]; then
+				echo "interop: package $pkg is not available here: CI cannot run its suite" >&2
+				exit 1
 			else
 				echo "interop: package $pkg is not available here; its tests will be skipped" >&2
 			fi
@@ -41,7 +48,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 		fi
 	else
 		echo "interop: ${missing[*]} missing and cannot be installed (root and apt-get needed); their tests will be skipped" >&2
+		[ "${CI:-}" = true ] && exit 1
 	fi
+fi
+if [ "${CI:-}" = true ]; then
+	for server in nginx apache2 h2o; do
+		if ! have "$server"; then
+			echo "interop: $server is still missing after the install step: CI fails" >&2
+			exit 1
+		fi
+	done
 fi
 
 echo "== interop suite"
@@ -53,4 +69,10 @@ go test -race -tags interop -count=1 -timeout 9m -v ./internal/interop/ | tee "$
 echo "== interop results"
 grep -o 'RESULT .*' "$log" | sed 's/^RESULT //' || true
 grep -E -- '--- SKIP' "$log" || true
+# A skip for a server capability stays a skip; one for a missing server
+# (the tests fail it themselves in CI) must not pass unseen either.
+if [ "${CI:-}" = true ] && grep -q 'is not installed' "$log"; then
+	echo "interop: a server was missing: in CI that fails the run" >&2
+	status=1
+fi
 exit "$status"
