@@ -186,6 +186,16 @@ func TestExpectContinueTimeoutSendsBodyAnyway(t *testing.T) {
 }
 
 // rawOnce serves each connection by writing response for every request it reads.
+// respondOnce answers one request with response, then closes the
+// connection, which ends a close-delimited body or cuts a short one.
+func respondOnce(response string) func(int, net.Conn) {
+	return func(_ int, c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			io.WriteString(c, response)
+		}
+	}
+}
+
 func rawResponder(responses ...string) func(int, net.Conn) {
 	return func(_ int, c net.Conn) {
 		br := bufio.NewReader(c)
@@ -340,11 +350,7 @@ func TestBytesAfterResponseAreNeverHandedToTheNextRequest(t *testing.T) {
 }
 
 func TestServerClosingMidBodyIsABodyError(t *testing.T) {
-	srv := testserver.NewRaw(t, func(_ int, c net.Conn) {
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-		}
-	})
+	srv := testserver.NewRaw(t, respondOnce("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"))
 	tr := newTransport(t, Config{})
 	resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil))
 	if err != nil {

@@ -1,13 +1,11 @@
 package httppool
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"errors"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -163,11 +161,7 @@ func TestGzipEncodingAsNetHTTP(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := testserver.NewRaw(t, func(_ int, c net.Conn) {
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					io.WriteString(c, tc.response) // then close: EOF ends a close-delimited body
-				}
-			})
+			srv := testserver.NewRaw(t, respondOnce(tc.response))
 			tr := newTransport(t, Config{})
 			resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil))
 			if err != nil {

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/httppool/httppool/internal/testserver"
 )
 
 // The property: whatever the response sizes, the server's write splits and
@@ -142,62 +144,29 @@ func (p *exchangePlan) response() []byte {
 // an origin or as an HTTP forward proxy (a request in absolute form is
 // answered by the proxy itself, as a proxy relaying it would).
 type scriptedServer struct {
-	t     testing.TB
-	ln    net.Listener
+	raw   *testserver.Raw
 	tls   *tls.Config // nil for plain TCP
 	plans sync.Map    // id → *exchangePlan
-	wg    sync.WaitGroup
 
-	accepted   atomic.Int64
 	violations atomic.Int64
 	mu         sync.Mutex
 	firstBad   string
-	conns      map[net.Conn]struct{}
 }
 
 func newScriptedServer(t testing.TB, serverTLS *tls.Config) *scriptedServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &scriptedServer{t: t, ln: ln, tls: serverTLS, conns: make(map[net.Conn]struct{})}
-	s.wg.Add(1)
-	go s.accept()
-	t.Cleanup(s.close)
+	s := &scriptedServer{tls: serverTLS}
+	s.raw = testserver.NewRaw(t, func(_ int, c net.Conn) { s.serve(c) })
 	return s
 }
 
 func (s *scriptedServer) url() string {
 	if s.tls != nil {
-		return "https://" + s.ln.Addr().String()
+		return "https://" + s.raw.Addr
 	}
-	return "http://" + s.ln.Addr().String()
+	return s.raw.URL
 }
 
-func (s *scriptedServer) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.accepted.Add(1)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				c.Close()
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-			}()
-			s.serve(c)
-		}()
-	}
-}
+func (s *scriptedServer) close() { s.raw.Close() }
 
 func (s *scriptedServer) violation(format string, args ...any) {
 	s.violations.Add(1)
@@ -285,16 +254,6 @@ func (s *scriptedServer) respond(c net.Conn, p *exchangePlan) bool {
 		}
 	}
 	return true
-}
-
-func (s *scriptedServer) close() {
-	s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 // testTLS returns a server configuration with a certificate for 127.0.0.1
