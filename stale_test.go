@@ -165,10 +165,15 @@ func TestResetIdleConnectionIsNotAnError(t *testing.T) {
 }
 
 func TestStaleConnectionNoticedBeforeWriting(t *testing.T) {
-	srv := idleClosingServer(t, 20*time.Millisecond, false)
+	closed := make(chan struct{}, 1)
+	srv := idleClosingServerNotifying(t, 20*time.Millisecond, false, closed)
 	tr := newTransport(t, Config{})
 	get(t, tr, srv.URL)
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-closed: // the server closed the idle connection
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never closed the idle connection")
+	}
 	// A one-shot POST cannot be resent after it was written, so it only
 	// succeeds if the closed connection is noticed before.
 	req := mustRequest(t, "POST", srv.URL, oneShotBody{strings.NewReader("x")})
