@@ -20,6 +20,7 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 	}
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
+	unprocessed := 0 // HTTP/2 resends of streams the server never processed
 	for attempt := 0; ; attempt++ {
 		fresh := attempt > 0 && attempt == c.maxRetries
 		traceGetConn(trace, key)
@@ -51,6 +52,16 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 				}
 			}
 			c.stats.retries.Add(1)
+			// Every error h2Retryable accepts says the server did not
+			// process the stream (refused, above a GOAWAY's last stream, or
+			// never started), so, as x/net does, such a resend does not use
+			// up MaxRetries: under load a fresh connection, shared with
+			// other requests, can be shut out by the next GOAWAY too. A
+			// bound keeps a server that refuses everything from looping.
+			if unprocessed < maxUnprocessedResends {
+				unprocessed++
+				attempt--
+			}
 			continue
 		}
 		pc := co.c
@@ -77,6 +88,10 @@ func (c *core) roundTripWithRetry(req *http.Request, key connectKey) (*http.Resp
 		c.stats.retries.Add(1)
 	}
 }
+
+// maxUnprocessedResends bounds the HTTP/2 resends of one request that do
+// not count against Config.MaxRetries.
+const maxUnprocessedResends = 10
 
 // retryable returns nil when the request that failed on co may be sent
 // again, or else the error to return: a *ConnError for a connection failure.
