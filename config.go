@@ -18,11 +18,11 @@ const (
 	DefaultMaxResponseHeaderBytes = 1 << 20
 	// DefaultDialTimeout is the timeout of the default dialer.
 	DefaultDialTimeout = 30 * time.Second
-	// DefaultTLSHandshakeTimeout is net/http's default TLS handshake timeout.
-	DefaultTLSHandshakeTimeout = 10 * time.Second
-	// DefaultExpectContinueTimeout is how long a request with "Expect: 100-continue"
+	// DefaultHandshakeTimeout bounds a TLS handshake, as http.DefaultTransport does.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultContinueTimeout is how long a request with "Expect: 100-continue"
 	// waits for the server's first response before sending its body anyway.
-	DefaultExpectContinueTimeout = 1 * time.Second
+	DefaultContinueTimeout = 1 * time.Second
 	// DefaultMaxRetries is how many times a request that failed on a stale
 	// pooled connection is resent when Config.MaxRetries is zero.
 	DefaultMaxRetries = 2
@@ -34,17 +34,19 @@ const (
 type Config struct {
 	// IdleTimeout is how long a connection may stay idle in the pool before it
 	// is closed. Zero means DefaultIdleTimeout (90 s). A negative value means
-	// idle connections never expire.
+	// idle connections never expire. Unlike net/http's IdleConnTimeout, whose
+	// zero means no limit, zero here is hyper's default.
 	IdleTimeout time.Duration
 
 	// MaxIdlePerHost limits the idle connections kept for one host. When a
 	// connection comes back to a host whose idle pool is full, the oldest idle
-	// connection of that host is closed. Zero means no limit.
+	// connection of that host is closed. Zero means no limit. Unlike net/http's
+	// MaxIdleConnsPerHost, whose zero means 2, zero here is hyper's default.
 	MaxIdlePerHost int
 
-	// MaxIdle limits the idle connections kept across all hosts. Over it, the
-	// least recently used idle connection is closed. Zero means no limit.
-	MaxIdle int
+	// MaxIdleConns limits the idle connections kept across all hosts. Over it,
+	// the least recently used idle connection is closed. Zero means no limit.
+	MaxIdleConns int
 
 	// MaxConnsPerHost limits the connections to one host, counting those being
 	// dialed, in use and idle. A request over the limit waits, in FIFO order,
@@ -62,9 +64,10 @@ type Config struct {
 	// it is closed. Zero means no limit.
 	MaxRequestsPerConn int
 
-	// DisablePooling makes every request dial a new connection that is closed
-	// after its response, as hyper's pool_connection(false) does.
-	DisablePooling bool
+	// DisableKeepAlives makes every request dial a new connection that is
+	// closed after its response, as net/http's DisableKeepAlives and hyper's
+	// pool_connection(false) do; HTTP/1.1 requests say "Connection: close".
+	DisableKeepAlives bool
 
 	// DialContext dials the TCP connections of the pool. Zero means a
 	// net.Dialer with a DefaultDialTimeout timeout and TCP keep-alive.
@@ -80,30 +83,38 @@ type Config struct {
 	// origin never serves another; http:// origins share the connections to
 	// their proxy. Nil means http.ProxyFromEnvironment, as with net/http's
 	// DefaultTransport (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; loopback
-	// addresses are never proxied), looked at only when such a variable is set.
+	// addresses are never proxied), looked at only when such a variable is
+	// set. Unlike a zero http.Transport, whose nil Proxy means no proxy, a
+	// zero Config behaves as http.DefaultTransport does; to ignore the
+	// environment, return nil from a Proxy function.
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// ProxyConnectHeader holds headers sent to the proxy with each CONNECT.
 	ProxyConnectHeader http.Header
 
-	// TLSConfig configures TLS for https URLs. It is cloned, never modified.
-	// Nil means the zero tls.Config (system roots, server name from the URL).
-	TLSConfig *tls.Config
+	// TLSClientConfig configures TLS for https URLs. It is cloned, never
+	// modified. Nil means the zero tls.Config (system roots, server name from
+	// the URL).
+	TLSClientConfig *tls.Config
 
-	// TLSHandshakeTimeout bounds the TLS handshake. Zero means
-	// DefaultTLSHandshakeTimeout (10 s); a negative value means no timeout.
-	TLSHandshakeTimeout time.Duration
+	// HandshakeTimeout bounds the TLS handshake of a new connection. Zero
+	// means DefaultHandshakeTimeout (10 s, http.DefaultTransport's
+	// TLSHandshakeTimeout); a negative value means no timeout. It has its own
+	// name because net/http's TLSHandshakeTimeout means no timeout when zero.
+	HandshakeTimeout time.Duration
 
 	// ResponseHeaderTimeout bounds the wait for a response's header after the
 	// request, including its body, was written. Zero means no timeout other
 	// than the request's context.
 	ResponseHeaderTimeout time.Duration
 
-	// ExpectContinueTimeout is how long a request with "Expect: 100-continue"
-	// waits for the server's first response before it sends its body.
-	// Zero means DefaultExpectContinueTimeout (1 s); a negative value means the
-	// body is sent at once without waiting.
-	ExpectContinueTimeout time.Duration
+	// ContinueTimeout is how long a request with "Expect: 100-continue"
+	// waits for the server's first response before it sends its body. Zero
+	// means DefaultContinueTimeout (1 s, http.DefaultTransport's
+	// ExpectContinueTimeout); a negative value means the body is sent at once
+	// without waiting. It has its own name because net/http's
+	// ExpectContinueTimeout sends the body at once when zero.
+	ContinueTimeout time.Duration
 
 	// MaxResponseHeaderBytes bounds the size of a response's status line and
 	// header block. Zero means DefaultMaxResponseHeaderBytes (1 MiB).
@@ -158,7 +169,7 @@ func HighThroughput() Config {
 // per host and 16 in all, closed after 10 s idle, as the hyper guide
 // recommends for constrained environments.
 func LowMemory() Config {
-	return Config{MaxIdlePerHost: 2, MaxIdle: 16, IdleTimeout: 10 * time.Second}
+	return Config{MaxIdlePerHost: 2, MaxIdleConns: 16, IdleTimeout: 10 * time.Second}
 }
 
 // ManyHosts returns a Config for crawler-like traffic to many hosts: one idle
@@ -166,7 +177,7 @@ func LowMemory() Config {
 // most 1,024 idle connections in all, so that memory stays bounded however
 // many hosts are visited.
 func ManyHosts() Config {
-	return Config{MaxIdlePerHost: 1, MaxIdle: 1024, IdleTimeout: 30 * time.Second}
+	return Config{MaxIdlePerHost: 1, MaxIdleConns: 1024, IdleTimeout: 30 * time.Second}
 }
 
 // orDefault applies the convention of Config's limits: zero means def,
@@ -193,11 +204,11 @@ func (c *Config) maxResponseHeaderBytes() int {
 }
 
 func (c *Config) tlsHandshakeTimeout() time.Duration {
-	return orDefault(c.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	return orDefault(c.HandshakeTimeout, DefaultHandshakeTimeout)
 }
 
 func (c *Config) expectContinueTimeout() time.Duration {
-	return orDefault(c.ExpectContinueTimeout, DefaultExpectContinueTimeout)
+	return orDefault(c.ContinueTimeout, DefaultContinueTimeout)
 }
 
 func (c *Config) maxRetries() int {
@@ -220,9 +231,10 @@ type HTTP2Config struct {
 	// as hyper does, instead of dialing another connection.
 	StrictMaxConcurrentStreams bool
 
-	// ReadIdleTimeout is how long a connection may receive nothing before a
-	// PING health check is sent. Zero means no health check.
-	ReadIdleTimeout time.Duration
+	// SendPingTimeout is how long a connection may receive nothing before a
+	// PING health check is sent, as in http.HTTP2Config. Zero means no health
+	// check.
+	SendPingTimeout time.Duration
 
 	// PingTimeout is how long the health check waits for the PING's answer
 	// before closing the connection. Zero means 15 s.

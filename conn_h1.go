@@ -285,7 +285,7 @@ func (pc *h1Conn) reuseVerdict() closeReason {
 	switch {
 	case pc.aborted.Load():
 		return closeReasonError
-	case cfg.DisablePooling:
+	case cfg.DisableKeepAlives:
 		return closeReasonNoPooling
 	case pc.bodyUnsent:
 		return closeReasonBodyUnsent
@@ -389,7 +389,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 func (pc *h1Conn) exchange(req *http.Request, resp *http.Response, gz bool) (wire.BodyKind, error) {
 	cfg := &pc.hp.core.cfg
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisablePooling, host: &pc.bufs.host}
+	head := headOptions{gzip: gz, forward: pc.forward(), close: cfg.DisableKeepAlives, host: &pc.bufs.host}
 	if err := writeRequestHead(pc.bufs.bw, req, head); err != nil {
 		return 0, pc.wroteRequest(pc.ioErr(err))
 	}

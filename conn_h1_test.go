@@ -171,7 +171,7 @@ func TestExpectContinueTimeoutSendsBodyAnyway(t *testing.T) {
 		b, _ := io.ReadAll(req.Body)
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(b), b)
 	})
-	tr := newTransport(t, Config{ExpectContinueTimeout: 20 * time.Millisecond})
+	tr := newTransport(t, Config{ContinueTimeout: 20 * time.Millisecond})
 	req := mustRequest(t, "POST", srv.URL, strings.NewReader("late"))
 	req.Header.Set("Expect", "100-continue")
 	resp, err := tr.RoundTrip(req)

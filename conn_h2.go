@@ -64,7 +64,7 @@ func newH2Transport(cfg *Config) *http2.Transport {
 	t.AllowHTTP = true // for h2c connections the pool dialed itself
 	t.DisableCompression = cfg.DisableCompression
 	t.StrictMaxConcurrentStreams = cfg.HTTP2.StrictMaxConcurrentStreams
-	t.ReadIdleTimeout = cfg.HTTP2.ReadIdleTimeout
+	t.ReadIdleTimeout = cfg.HTTP2.SendPingTimeout
 	t.PingTimeout = cfg.HTTP2.PingTimeout
 	return t
 }
@@ -92,7 +92,7 @@ func (c *core) wantsH2(key connectKey) bool {
 // sharesH2 reports whether a request should look for, or wait for, a
 // shared HTTP/2 connection rather than dial its own.
 func (hp *hostPool) sharesH2() bool {
-	return hp.wantsH2 && hp.proto != protoH1 && !hp.core.cfg.DisablePooling
+	return hp.wantsH2 && hp.proto != protoH1 && !hp.core.cfg.DisableKeepAlives
 }
 
 // takeH2Locked reserves a stream on the newest HTTP/2 connection that can

@@ -26,7 +26,7 @@ var protoHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 
 func TestHTTPSReuseOneConnectionOneHandshake(t *testing.T) {
 	srv := testserver.NewTLS(t, protoHandler, nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	for i := 0; i < 5; i++ {
 		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil))
 		if err != nil {
@@ -45,7 +45,7 @@ func TestHTTPSReuseOneConnectionOneHandshake(t *testing.T) {
 
 func TestTLSSessionResumesOnNewConnection(t *testing.T) {
 	srv := testserver.NewTLS(t, protoHandler, nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	var resumed []bool
 	for i := 0; i < 3; i++ {
 		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil))
@@ -66,7 +66,7 @@ func TestTLSConfigIsNeverModified(t *testing.T) {
 	srv := testserver.NewH2(t, protoHandler, nil)
 	cfg := srv.TLSConfig()
 	before := fmt.Sprintf("%q %q %v", cfg.NextProtos, cfg.ServerName, cfg.ClientSessionCache)
-	tr := newTransport(t, Config{TLSConfig: cfg})
+	tr := newTransport(t, Config{TLSClientConfig: cfg})
 	get(t, tr, srv.URL)
 	if after := fmt.Sprintf("%q %q %v", cfg.NextProtos, cfg.ServerName, cfg.ClientSessionCache); after != before {
 		t.Errorf("TLSConfig changed from %s to %s", before, after)
@@ -90,7 +90,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	srv := testserver.NewRaw(t, func(_ int, c net.Conn) {
 		io.Copy(io.Discard, c) // accepts, never answers the ClientHello
 	})
-	tr := newTransport(t, Config{TLSHandshakeTimeout: 100 * time.Millisecond})
+	tr := newTransport(t, Config{HandshakeTimeout: 100 * time.Millisecond})
 	start := time.Now()
 	_, err := tr.RoundTrip(mustRequest(t, "GET", "https://"+srv.Addr, nil))
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -103,7 +103,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 
 func TestH2ManyRequestsOneConnection(t *testing.T) {
 	srv := testserver.NewH2(t, barrier(100), nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	var wg sync.WaitGroup
 	var h2 atomic.Int64
 	for i := 0; i < 100; i++ {
@@ -136,7 +136,7 @@ func TestH2StreamLimit(t *testing.T) {
 	limit := func(s *http.Server) { s.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 10} }
 	t.Run("opens more connections", func(t *testing.T) {
 		srv := testserver.NewH2(t, barrier(50), limit) // all 50 in flight at once
-		tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+		tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 		getConcurrently(t, tr, srv.URL, 50)
 		if a := srv.Accepted(); a != 5 {
 			t.Errorf("accepted %d connections for 50 streams at 10 per connection, want 5", a)
@@ -152,7 +152,7 @@ func TestH2StreamLimit(t *testing.T) {
 			cur.Add(-1)
 		})
 		srv := testserver.NewH2(t, h, limit)
-		tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), HTTP2: HTTP2Config{StrictMaxConcurrentStreams: true}})
+		tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), HTTP2: HTTP2Config{StrictMaxConcurrentStreams: true}})
 		getConcurrently(t, tr, srv.URL, 50)
 		if a := srv.Accepted(); a != 1 || peak.Load() > 10 {
 			t.Errorf("accepted %d connections, peak %d streams; want 1 connection, at most 10", a, peak.Load())
@@ -163,7 +163,7 @@ func TestH2StreamLimit(t *testing.T) {
 func TestConcurrentFirstRequestsWaitForTheProtocol(t *testing.T) {
 	t.Run("h2: one connection", func(t *testing.T) {
 		srv := testserver.NewH2(t, protoHandler, nil)
-		tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+		tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 		getConcurrently(t, tr, srv.URL, 20)
 		if a := srv.Accepted(); a != 1 {
 			t.Errorf("accepted %d connections, want 1: the first handshake shows HTTP/2", a)
@@ -171,7 +171,7 @@ func TestConcurrentFirstRequestsWaitForTheProtocol(t *testing.T) {
 	})
 	t.Run("http/1.1 fallback: one each", func(t *testing.T) {
 		srv := testserver.NewTLS(t, barrier(10), nil)
-		tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+		tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 		getConcurrently(t, tr, srv.URL, 10)
 		st := tr.Stats()
 		if a := srv.Accepted(); a != 10 || st.HTTP1 != 10 || st.HTTP2 != 0 {
@@ -186,7 +186,7 @@ func TestConcurrentFirstRequestsWaitForTheProtocol(t *testing.T) {
 
 func TestH2DisabledSpeaksHTTP1(t *testing.T) {
 	srv := testserver.NewH2(t, protoHandler, nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), HTTP2: HTTP2Config{Disable: true}})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), HTTP2: HTTP2Config{Disable: true}})
 	if got := get(t, tr, srv.URL); got != "HTTP/1.1" {
 		t.Errorf("proto %q, want HTTP/1.1", got)
 	}
@@ -211,7 +211,7 @@ func TestH2CPriorKnowledge(t *testing.T) {
 
 func TestH2IdleTimeoutAndClose(t *testing.T) {
 	srv := testserver.NewH2(t, protoHandler, nil)
-	tr := New(Config{TLSConfig: srv.TLSConfig(), IdleTimeout: 50 * time.Millisecond})
+	tr := New(Config{TLSClientConfig: srv.TLSConfig(), IdleTimeout: 50 * time.Millisecond})
 	get(t, tr, srv.URL)
 	srv.WaitClosed(t, 1) // closed by the sweeper once idle
 	// The pool counts a close just after closing the socket, so the server
@@ -234,7 +234,7 @@ func TestH2IdleTimeoutAndClose(t *testing.T) {
 
 func TestH2MaxRequestsPerConnDrainsAndCloses(t *testing.T) {
 	srv := testserver.NewH2(t, protoHandler, nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), MaxRequestsPerConn: 3})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), MaxRequestsPerConn: 3})
 	for i := 0; i < 7; i++ {
 		get(t, tr, srv.URL)
 	}
@@ -256,7 +256,7 @@ func TestH2GoAwayLosesNoRequest(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	srv := testserver.NewH2(t, h, nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	const total, workers = 400, 16
 	var sent atomic.Int64
 	var wg sync.WaitGroup
@@ -302,7 +302,7 @@ func TestH2ConnectionDyingMidStream(t *testing.T) {
 	})
 	srv := testserver.NewH2(t, h, nil)
 	defer close(release)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL+"/hang", nil))
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +326,7 @@ func TestH2ShutdownSendsGoAwayAfterStreamsEnd(t *testing.T) {
 		io.WriteString(w, "done")
 	})
 	srv := testserver.NewH2(t, h, nil)
-	tr := New(Config{TLSConfig: srv.TLSConfig()})
+	tr := New(Config{TLSClientConfig: srv.TLSConfig()})
 	get(t, tr, srv.URL) // the connection exists
 	body := make(chan string)
 	go func() {
@@ -362,7 +362,7 @@ func TestH2BadFrameFailsOnlyItsConnection(t *testing.T) {
 		tc.Write([]byte("\x00\x00\x04\xff\x00\x00\x00\x00\x00garbage that is no frame"))
 		io.Copy(io.Discard, tc)
 	})
-	tr := newTransport(t, Config{TLSConfig: good.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: good.TLSConfig()})
 	if _, err := tr.RoundTrip(mustRequest(t, "GET", "https://"+bad.Addr, nil)); err == nil {
 		t.Fatal("a request on a connection that sent a bad frame succeeded")
 	}
@@ -383,7 +383,7 @@ func TestH2ResponseHeaderTimeout(t *testing.T) {
 		}
 	}), nil)
 	defer close(release)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), ResponseHeaderTimeout: 100 * time.Millisecond})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), ResponseHeaderTimeout: 100 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL, nil).WithContext(ctx))
@@ -407,7 +407,7 @@ func TestH2ExpectContinueWithholdsBody(t *testing.T) {
 	srv := testserver.NewH2(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusExpectationFailed) // without reading the body
 	}), nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig(), ExpectContinueTimeout: 5 * time.Second})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), ContinueTimeout: 5 * time.Second})
 	body := &readRecorder{Reader: strings.NewReader("never sent")}
 	req := mustRequest(t, "POST", srv.URL, body)
 	req.Header.Set("Expect", "100-continue")
@@ -429,7 +429,7 @@ func TestCloseIdleConnectionsLeavesBusyHTTP2ConnectionsAlone(t *testing.T) {
 		}
 		io.WriteString(w, r.Proto)
 	}), nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	done := make(chan error)
 	go func() {
 		_, err := fetchBody(tr, srv.URL+"/hold")
@@ -490,7 +490,7 @@ func TestH2GoAwayResendsOnlyReplayableRequests(t *testing.T) {
 	serverTLS := good.HTTPTest().TLS.Clone()
 	serverTLS.NextProtos = []string{"h2"}
 	srv := goAwayServer(t, serverTLS)
-	tr := newTransport(t, Config{TLSConfig: good.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: good.TLSConfig()})
 	url := "https://" + srv.Addr
 
 	_, err := tr.RoundTrip(mustRequest(t, "POST", url, oneShotBody{strings.NewReader("x")}))

@@ -199,7 +199,7 @@ func ExampleConfig_disablePooling() {
 	srv := newCountingServer(okHandler)
 	defer srv.Close()
 
-	t := httppool.New(httppool.Config{DisablePooling: true})
+	t := httppool.New(httppool.Config{DisableKeepAlives: true})
 	defer t.Close()
 	client := t.Client()
 	for i := 0; i < 3; i++ {
@@ -215,7 +215,7 @@ func ExampleHighThroughput() {
 	cfg := httppool.HighThroughput()
 	fmt.Println(cfg.MaxIdlePerHost, cfg.IdleTimeout)
 	cfg = httppool.ManyHosts()
-	fmt.Println(cfg.MaxIdlePerHost, cfg.MaxIdle, cfg.IdleTimeout)
+	fmt.Println(cfg.MaxIdlePerHost, cfg.MaxIdleConns, cfg.IdleTimeout)
 	// Output:
 	// 50 2m0s
 	// 1 1024 30s

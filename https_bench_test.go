@@ -24,7 +24,7 @@ func BenchmarkHTTPS(b *testing.B) {
 		cfg := srv.TLSConfig()
 		clients := map[string]func() (http.RoundTripper, func()){
 			"httppool": func() (http.RoundTripper, func()) {
-				t := New(Config{TLSConfig: cfg, MaxIdlePerHost: 64})
+				t := New(Config{TLSClientConfig: cfg, MaxIdlePerHost: 64})
 				return t, func() { t.Close() }
 			},
 			"nethttp": func() (http.RoundTripper, func()) {
@@ -69,7 +69,7 @@ func BenchmarkTLSNewConnection(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			cfg := srv.TLSConfig()
 			cfg.SessionTicketsDisabled = !resume
-			tr := New(Config{TLSConfig: cfg})
+			tr := New(Config{TLSClientConfig: cfg})
 			defer tr.Close()
 			get(b, tr, srv.URL) // a session to resume
 			tr.CloseIdleConnections()

@@ -253,7 +253,7 @@ func (hp *hostPool) dial(ctx context.Context, connect bool) (checkout, error) {
 		c.logDialed(h2c.id, hp.key, "HTTP/2.0", time.Since(start))
 		h2c.reserve()
 		h2c.streams, h2c.served = 1, 1
-		if c.cfg.DisablePooling {
+		if c.cfg.DisableKeepAlives {
 			h2c.closing, h2c.reason = true, closeReasonNoPooling
 		}
 		hp.h2 = append(hp.h2, h2c)
@@ -282,7 +282,7 @@ func (hp *hostPool) setProto(p proto) {
 
 // put returns a connection whose response was read to the end: to the oldest
 // waiter, else to the idle stack. It closes the oldest idle connection of the
-// host over MaxIdlePerHost, and the least recently used one over MaxIdle.
+// host over MaxIdlePerHost, and the least recently used one over MaxIdleConns.
 // It fails with ErrClosed, closing pc, once the Transport is closed.
 func (hp *hostPool) put(pc *h1Conn) error {
 	c := hp.core

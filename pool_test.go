@@ -282,7 +282,7 @@ func TestMaxIdleClosesLeastRecentlyUsedAcrossHosts(t *testing.T) {
 	srvs := []*testserver.Server{
 		testserver.New(t, hello, nil), testserver.New(t, hello, nil), testserver.New(t, hello, nil),
 	}
-	tr := newTransport(t, Config{MaxIdle: 2})
+	tr := newTransport(t, Config{MaxIdleConns: 2})
 	for _, s := range srvs {
 		get(t, tr, s.URL)
 	}
@@ -445,14 +445,14 @@ func TestRequestCloseIsNotReused(t *testing.T) {
 	}
 }
 
-func TestDisablePoolingOpensOneConnectionPerRequest(t *testing.T) {
+func TestDisableKeepAlivesOpensOneConnectionPerRequest(t *testing.T) {
 	var keptAlive atomic.Int64
 	srv := testserver.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !r.Close {
 			keptAlive.Add(1) // the server was not told the connection closes
 		}
 	}), nil)
-	tr := newTransport(t, Config{DisablePooling: true})
+	tr := newTransport(t, Config{DisableKeepAlives: true})
 	for i := 0; i < 3; i++ {
 		get(t, tr, srv.URL)
 	}

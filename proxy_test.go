@@ -68,7 +68,7 @@ func TestConnectTunnelPerOrigin(t *testing.T) {
 	tr := newTransport(t, Config{
 		Proxy:              fixedProxy(withCredentials(p.URL)),
 		ProxyConnectHeader: http.Header{"X-Tenant": {"t1"}},
-		TLSConfig:          a.TLSConfig(),
+		TLSClientConfig:    a.TLSConfig(),
 	})
 	for i := 0; i < 3; i++ {
 		if got := get(t, tr, a.URL); got != "a auth=" {
@@ -100,7 +100,7 @@ func TestConnectTunnelPerOrigin(t *testing.T) {
 func TestHTTP2InsideTunnel(t *testing.T) {
 	origin := testserver.NewH2(t, protoHandler, nil)
 	p := testserver.NewProxy(t, false)
-	tr := newTransport(t, Config{Proxy: fixedProxy(p.URL), TLSConfig: origin.TLSConfig()})
+	tr := newTransport(t, Config{Proxy: fixedProxy(p.URL), TLSClientConfig: origin.TLSConfig()})
 	for i := 0; i < 3; i++ {
 		if got := get(t, tr, origin.URL); got != "HTTP/2.0" {
 			t.Fatalf("proto %q through the tunnel, want HTTP/2.0", got)
@@ -117,7 +117,7 @@ func TestHTTPSProxy(t *testing.T) {
 	p := testserver.NewProxy(t, true)
 	// httptest servers share one test certificate, so one pool of roots
 	// trusts the proxy and the origin.
-	tr := newTransport(t, Config{Proxy: fixedProxy(withCredentials(p.URL)), TLSConfig: origin.TLSConfig()})
+	tr := newTransport(t, Config{Proxy: fixedProxy(withCredentials(p.URL)), TLSClientConfig: origin.TLSConfig()})
 	if got := get(t, tr, origin.URL); got != "o auth=" {
 		t.Errorf("through an https proxy's tunnel: %q", got)
 	}
@@ -132,7 +132,7 @@ func TestHTTPSProxy(t *testing.T) {
 func TestProxyRefusingConnect(t *testing.T) {
 	origin := testserver.NewTLS(t, originHandler("o"), nil)
 	p := testserver.NewProxy(t, false)
-	tr := newTransport(t, Config{Proxy: fixedProxy(withCredentials(p.URL)), TLSConfig: origin.TLSConfig()})
+	tr := newTransport(t, Config{Proxy: fixedProxy(withCredentials(p.URL)), TLSClientConfig: origin.TLSConfig()})
 	for _, code := range []int{http.StatusProxyAuthRequired, http.StatusForbidden, http.StatusBadGateway} {
 		p.Refuse.Store(int64(code))
 		_, err := tr.RoundTrip(mustRequest(t, "GET", origin.URL, nil))

@@ -7,24 +7,24 @@ import (
 
 // Reasons a connection is closed: the keys of Stats.Closed.
 const (
-	CloseIdleTimeout     = "idle_timeout"           // idle longer than Config.IdleTimeout
-	CloseMaxIdlePerHost  = "max_idle_per_host"      // the oldest idle connection over Config.MaxIdlePerHost
-	CloseMaxIdle         = "max_idle"               // the least recently used over Config.MaxIdle
-	CloseMaxLifetime     = "max_lifetime"           // older than Config.MaxLifetime
-	CloseMaxRequests     = "max_requests"           // served Config.MaxRequestsPerConn requests
-	CloseServerClosed    = "server_closed"          // found closed by the server when taken from the pool
-	CloseConnectionClose = "connection_close"       // "Connection: close", HTTP/1.0 or a close-delimited body
-	CloseKeepAliveHeader = "keep_alive_header"      // past the server's Keep-Alive timeout or max
-	CloseUnreadBody      = "unread_body"            // body closed with too much left to drain
-	CloseError           = "error"                  // an I/O or protocol error, or a cancelled request
-	CloseTransportClosed = "transport_closed"       // Close or Shutdown
-	CloseIdleRequested   = "close_idle_connections" // CloseIdleConnections
-	ClosePoolingDisabled = "pooling_disabled"       // Config.DisablePooling
-	CloseRetryReplaced   = "replaced_for_retry"     // an idle connection traded for a new one to retry on
-	CloseUpgraded        = "upgraded"               // handed to the caller by "101 Switching Protocols"
-	CloseGoAway          = "goaway"                 // an HTTP/2 connection the server sent GOAWAY on, drained
-	CloseUnsolicited     = "unsolicited_response"   // bytes arrived that answer no request: the stream is out of step
-	CloseBodyUnsent      = "request_body_unsent"    // the server answered before the request body was all sent
+	CloseIdleTimeout        = "idle_timeout"           // idle longer than Config.IdleTimeout
+	CloseMaxIdlePerHost     = "max_idle_per_host"      // the oldest idle connection over Config.MaxIdlePerHost
+	CloseMaxIdle            = "max_idle"               // the least recently used over Config.MaxIdleConns
+	CloseMaxLifetime        = "max_lifetime"           // older than Config.MaxLifetime
+	CloseMaxRequests        = "max_requests"           // served Config.MaxRequestsPerConn requests
+	CloseServerClosed       = "server_closed"          // found closed by the server when taken from the pool
+	CloseConnectionClose    = "connection_close"       // "Connection: close", HTTP/1.0 or a close-delimited body
+	CloseKeepAliveHeader    = "keep_alive_header"      // past the server's Keep-Alive timeout or max
+	CloseUnreadBody         = "unread_body"            // body closed with too much left to drain
+	CloseError              = "error"                  // an I/O or protocol error, or a cancelled request
+	CloseTransportClosed    = "transport_closed"       // Close or Shutdown
+	CloseIdleRequested      = "close_idle_connections" // CloseIdleConnections
+	CloseKeepAlivesDisabled = "keep_alives_disabled"   // Config.DisableKeepAlives
+	CloseRetryReplaced      = "replaced_for_retry"     // an idle connection traded for a new one to retry on
+	CloseUpgraded           = "upgraded"               // handed to the caller by "101 Switching Protocols"
+	CloseGoAway             = "goaway"                 // an HTTP/2 connection the server sent GOAWAY on, drained
+	CloseUnsolicited        = "unsolicited_response"   // bytes arrived that answer no request: the stream is out of step
+	CloseBodyUnsent         = "request_body_unsent"    // the server answered before the request body was all sent
 )
 
 // closeReason says why the pool closed a connection.
@@ -67,7 +67,7 @@ var closeReasonNames = [numCloseReasons]string{
 	closeReasonError:           CloseError,
 	closeReasonClosed:          CloseTransportClosed,
 	closeReasonIdleClosed:      CloseIdleRequested,
-	closeReasonNoPooling:       ClosePoolingDisabled,
+	closeReasonNoPooling:       CloseKeepAlivesDisabled,
 	closeReasonRetry:           CloseRetryReplaced,
 	closeReasonUpgraded:        CloseUpgraded,
 	closeReasonGoAway:          CloseGoAway,

@@ -22,7 +22,7 @@ func TestStatsSumsAfterConcurrentLoad(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	srvs := []*testserver.Server{testserver.New(t, h, nil), testserver.New(t, h, nil), testserver.New(t, h, nil)}
-	tr := newTransport(t, Config{MaxIdlePerHost: 3, MaxConnsPerHost: 6, MaxIdle: 7})
+	tr := newTransport(t, Config{MaxIdlePerHost: 3, MaxConnsPerHost: 6, MaxIdleConns: 7})
 	var wg sync.WaitGroup
 	for g := 0; g < 24; g++ {
 		wg.Add(1)
@@ -54,7 +54,7 @@ func TestStatsSumsAfterConcurrentLoad(t *testing.T) {
 		t.Errorf("Open %d + closed %d != successful dials %d", st.Open, closed, st.Dials-st.DialErrors)
 	}
 	if st.InUse != 0 || st.Dialing != 0 || st.Waiting != 0 || st.Open != st.Idle || st.Idle > 7 {
-		t.Errorf("at rest: %+v; want nothing in use, dialing or waiting, open == idle <= MaxIdle", st)
+		t.Errorf("at rest: %+v; want nothing in use, dialing or waiting, open == idle <= MaxIdleConns", st)
 	}
 	var hostOpen, hostIdle int
 	for _, hs := range st.Hosts {

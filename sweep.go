@@ -7,7 +7,7 @@ import (
 )
 
 // lruList orders every idle connection across hosts by the time it became
-// idle, for Config.MaxIdle. It is only maintained when MaxIdle is set, so a
+// idle, for Config.MaxIdleConns. It is only maintained when MaxIdleConns is set, so a
 // Transport without that limit has no lock shared between hosts.
 type lruList struct {
 	mu         sync.Mutex
@@ -17,11 +17,11 @@ type lruList struct {
 
 // idleAddedLocked accounts for pc joining its host's idle stack, with the
 // host's lock held so that no request can take pc before it is counted. It
-// returns the least recently used idle connection when MaxIdle is exceeded;
+// returns the least recently used idle connection when MaxIdleConns is exceeded;
 // the caller evicts it with evictIdle once the host's lock is released.
 func (c *core) idleAddedLocked(pc *h1Conn) (victim *h1Conn) {
 	c.stats.idle.Add(1)
-	max := c.cfg.MaxIdle
+	max := c.cfg.MaxIdleConns
 	if max <= 0 {
 		return nil
 	}
@@ -44,7 +44,7 @@ func (c *core) idleAddedLocked(pc *h1Conn) (victim *h1Conn) {
 	return victim
 }
 
-// evictIdle closes victim for MaxIdle unless a request took it meanwhile;
+// evictIdle closes victim for MaxIdleConns unless a request took it meanwhile;
 // then its taker owns it and the idle count already dropped.
 func (c *core) evictIdle(victim *h1Conn) {
 	if victim != nil && victim.hp.takeIdle(victim) {
@@ -57,7 +57,7 @@ func (c *core) evictIdle(victim *h1Conn) {
 // connection from a stack calls it exactly once.
 func (c *core) idleRemoved(pc *h1Conn) {
 	c.stats.idle.Add(-1)
-	if c.cfg.MaxIdle > 0 {
+	if c.cfg.MaxIdleConns > 0 {
 		c.lru.mu.Lock()
 		c.lru.unlinkLocked(pc)
 		c.lru.mu.Unlock()

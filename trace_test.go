@@ -120,7 +120,7 @@ func TestTraceMatchesNetHTTP(t *testing.T) {
 	}
 	roots := tlsSrv.HTTPTest().Client().Transport.(*http.Transport).TLSClientConfig
 
-	ours := New(Config{TLSConfig: roots})
+	ours := New(Config{TLSClientConfig: roots})
 	defer ours.Close()
 	std := &http.Transport{TLSClientConfig: roots, ExpectContinueTimeout: time.Second}
 	defer std.CloseIdleConnections()
@@ -337,7 +337,7 @@ func BenchmarkStats(b *testing.B) {
 
 func TestGotConnOverHTTP2(t *testing.T) {
 	srv := testserver.NewH2(t, protoHandler, nil)
-	tr := newTransport(t, Config{TLSConfig: srv.TLSConfig()})
+	tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig()})
 	var infos []httptrace.GotConnInfo
 	for i := 0; i < 2; i++ {
 		req := mustRequest(t, "GET", srv.URL, nil)

@@ -62,7 +62,7 @@ type core struct {
 
 	inflight atomic.Int64 // requests between RoundTrip and the end of their response
 
-	lru lruList // every idle connection across hosts, when Config.MaxIdle is set
+	lru lruList // every idle connection across hosts, when Config.MaxIdleConns is set
 
 	sweeping atomic.Bool // the sweeper goroutine runs
 
@@ -82,7 +82,7 @@ func New(cfg Config) *Transport {
 		d := &net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}
 		c.dialer = d.DialContext
 	}
-	c.tlsConfig = newTLSConfig(cfg.TLSConfig)
+	c.tlsConfig = newTLSConfig(cfg.TLSClientConfig)
 	c.h2t = newH2Transport(&c.cfg)
 	c.proxy = proxyFunc(&c.cfg)
 	t := &Transport{c: c}

@@ -309,7 +309,7 @@ func runPlans(t testing.TB, r *rand.Rand, mode exchangeMode, plans []*exchangePl
 		serverTLS, clientTLS = testTLS(t)
 	}
 	srv := newScriptedServer(t, serverTLS)
-	cfg := Config{TLSConfig: clientTLS}
+	cfg := Config{TLSClientConfig: clientTLS}
 	if mode.proxy {
 		cfg.Proxy = fixedProxy(srv.url())
 	}

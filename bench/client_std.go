@@ -15,7 +15,7 @@ import (
 func openHTTPPool(w *workload, t *target, d *dialer) (client, error) {
 	// The default Config negotiates HTTP/2 through ALPN where the server
 	// offers it: only the h2 workload's listener does.
-	tr := httppool.New(httppool.Config{DialContext: d.DialContext, TLSConfig: t.tls})
+	tr := httppool.New(httppool.Config{DialContext: d.DialContext, TLSClientConfig: t.tls})
 	return &stdClient{rt: tr, closeFn: func() { tr.Close() }}, nil
 }
 

@@ -63,7 +63,7 @@ type getJSON struct {
 // get fetches each URL opt.repeat times, in turn, through one Transport,
 // and reports each request on stdout as it ends.
 func get(ctx context.Context, opt *getOptions, stdout, stderr io.Writer) int {
-	t := httppool.New(httppool.Config{TLSConfig: &tls.Config{InsecureSkipVerify: opt.insecure}})
+	t := httppool.New(httppool.Config{TLSClientConfig: &tls.Config{InsecureSkipVerify: opt.insecure}})
 	defer t.Close()
 	client := &http.Client{
 		Transport: t,

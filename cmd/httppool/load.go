@@ -246,7 +246,7 @@ Flags:
   --idle-timeout D       Config.IdleTimeout: close connections idle for D (default 90s)
   --max-idle-per-host N  Config.MaxIdlePerHost (default: no limit)
   --max-conns-per-host N Config.MaxConnsPerHost: requests over it wait (default: no limit)
-  --no-pool              Config.DisablePooling: one connection per request
+  --no-pool              Config.DisableKeepAlives: one connection per request
   --compare              then send the same load through net/http.Transport (same
                          settings, MaxIdleConnsPerHost = -c unless given) and compare
   --json                 print the results as JSON

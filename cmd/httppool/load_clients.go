@@ -73,12 +73,12 @@ func (o *loadOptions) newHTTPClient(rt http.RoundTripper) *http.Client {
 // command line.
 func (o *loadOptions) poolClient(embedded *embeddedServer) *loadClient {
 	t := httppool.New(httppool.Config{
-		IdleTimeout:     o.idleTimeout,
-		MaxIdlePerHost:  o.maxIdlePerHost,
-		MaxConnsPerHost: o.maxConnsPerHost,
-		DisablePooling:  o.noPool,
-		TLSConfig:       o.clientTLS(embedded),
-		HTTP2:           httppool.HTTP2Config{Disable: o.http1, H2C: o.h2c},
+		IdleTimeout:       o.idleTimeout,
+		MaxIdlePerHost:    o.maxIdlePerHost,
+		MaxConnsPerHost:   o.maxConnsPerHost,
+		DisableKeepAlives: o.noPool,
+		TLSClientConfig:   o.clientTLS(embedded),
+		HTTP2:             httppool.HTTP2Config{Disable: o.http1, H2C: o.h2c},
 	})
 	return &loadClient{
 		name:   "httppool",
@@ -132,7 +132,7 @@ func (o *loadOptions) stdClient(embedded *embeddedServer) *loadClient {
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         dialer.DialContext,
 		TLSClientConfig:     o.clientTLS(embedded),
-		TLSHandshakeTimeout: httppool.DefaultTLSHandshakeTimeout,
+		TLSHandshakeTimeout: httppool.DefaultHandshakeTimeout,
 		Protocols:           &protocols,
 		MaxIdleConnsPerHost: maxIdle,
 		MaxConnsPerHost:     o.maxConnsPerHost,

@@ -237,8 +237,8 @@ func TestLoadPoolFlags(t *testing.T) {
 	res = runLoadJSON(t, exitOK, "--no-pool", "-c", "2", "-n", "20", srv.URL+"/")
 	run = res.Runs[0]
 	checkCleanRun(t, run, 20)
-	if run.Pool.Dials != 20 || run.Pool.Closed["pooling_disabled"] != 20 {
-		t.Errorf("--no-pool: %d dials, closed %v; want 20 and 20 pooling_disabled", run.Pool.Dials, run.Pool.Closed)
+	if run.Pool.Dials != 20 || run.Pool.Closed["keep_alives_disabled"] != 20 {
+		t.Errorf("--no-pool: %d dials, closed %v; want 20 and 20 keep_alives_disabled", run.Pool.Dials, run.Pool.Closed)
 	}
 
 	res = runLoadJSON(t, exitOK, "--idle-timeout", "1ms", "--max-idle-per-host", "1", "-c", "1", "-n", "5", srv.URL+"/")

@@ -31,12 +31,12 @@ func runConnectionClose(ctx context.Context, o *outcome) error {
 	return runOneConnectionPerRequest(ctx, o, closing, httppool.Config{}, httppool.CloseConnectionClose, "Connection: close")
 }
 
-// noPoolScenario shows Config.DisablePooling: every request dials its own
+// noPoolScenario shows Config.DisableKeepAlives: every request dials its own
 // connection and closes it after the response.
 func noPoolScenario() scenario {
 	return scenario{
 		name:     "no-pool",
-		what:     "DisablePooling: one connection per request, closed after its response",
+		what:     "DisableKeepAlives: one connection per request, closed after its response",
 		expected: "3 requests, 3 connections, all closed",
 		run:      runNoPool,
 	}
@@ -44,7 +44,7 @@ func noPoolScenario() scenario {
 
 // runNoPool sends 3 requests through a Transport with pooling disabled.
 func runNoPool(ctx context.Context, o *outcome) error {
-	return runOneConnectionPerRequest(ctx, o, okHandler(), httppool.Config{DisablePooling: true}, httppool.ClosePoolingDisabled, "pooling off")
+	return runOneConnectionPerRequest(ctx, o, okHandler(), httppool.Config{DisableKeepAlives: true}, httppool.CloseKeepAlivesDisabled, "pooling off")
 }
 
 // runOneConnectionPerRequest sends 3 requests that must each get a new

@@ -34,7 +34,7 @@ func runHTTP2(ctx context.Context, o *outcome) error {
 		return err
 	}
 	defer srv.Close()
-	t := newTransport(httppool.Config{TLSConfig: tlsClient})
+	t := newTransport(httppool.Config{TLSClientConfig: tlsClient})
 	defer t.Close()
 
 	start := time.Now()
@@ -89,7 +89,7 @@ func runHTTP2StreamLimit(ctx context.Context, o *outcome) error {
 		return err
 	}
 	defer held.Close()
-	t := newTransport(httppool.Config{TLSConfig: tlsClient})
+	t := newTransport(httppool.Config{TLSClientConfig: tlsClient})
 	defer t.Close()
 	if err := requireNoError(concurrently(ctx, t.Client(), held.URL+"/", requests)); err != nil {
 		return err
@@ -102,8 +102,8 @@ func runHTTP2StreamLimit(ctx context.Context, o *outcome) error {
 	}
 	defer slow.Close()
 	strict := newTransport(httppool.Config{
-		TLSConfig: tlsClient,
-		HTTP2:     httppool.HTTP2Config{StrictMaxConcurrentStreams: true},
+		TLSClientConfig: tlsClient,
+		HTTP2:           httppool.HTTP2Config{StrictMaxConcurrentStreams: true},
 	})
 	defer strict.Close()
 	start := time.Now()

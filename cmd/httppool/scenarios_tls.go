@@ -40,7 +40,7 @@ func runHTTPS(ctx context.Context, o *outcome) error {
 		return err
 	}
 	defer srv.Close()
-	t := newTransport(httppool.Config{TLSConfig: &tls.Config{RootCAs: roots}})
+	t := newTransport(httppool.Config{TLSClientConfig: &tls.Config{RootCAs: roots}})
 	defer t.Close()
 	client := t.Client()
 

@@ -29,7 +29,7 @@ func newH2Rig(t *testing.T, script fp.Script) *rig {
 		hts.Close()
 		t.Fatal(err)
 	}
-	r.tr = httppool.New(httppool.Config{TLSConfig: &tls.Config{RootCAs: roots}})
+	r.tr = httppool.New(httppool.Config{TLSClientConfig: &tls.Config{RootCAs: roots}})
 	r.base = "https://" + addr
 	t.Cleanup(r.close)
 	return r

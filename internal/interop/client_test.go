@@ -22,7 +22,7 @@ const requestTimeout = 60 * time.Second
 // newTransport returns a Transport that trusts the test's certificates,
 // closed when the test ends.
 func newTransport(t *testing.T, e *env, cfg httppool.Config) *httppool.Transport {
-	cfg.TLSConfig = e.tlsConfig()
+	cfg.TLSClientConfig = e.tlsConfig()
 	tr := httppool.New(cfg)
 	t.Cleanup(func() { tr.Close() })
 	return tr

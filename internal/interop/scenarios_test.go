@@ -269,7 +269,7 @@ func (s scenario) bodies(in *instance) {
 	// The servers' idle timeout is 1 s (for the keep-alive scenario), and an
 	// HTTP/2 server may count a stream waiting for its body as idle: wait
 	// for "100 Continue" well below that.
-	tr := newTransport(t, s.e, httppool.Config{ExpectContinueTimeout: 300 * time.Millisecond})
+	tr := newTransport(t, s.e, httppool.Config{ContinueTimeout: 300 * time.Millisecond})
 	base := in.url(s.proto)
 	big, err := os.ReadFile(filepath.Join(s.e.www, "big.bin"))
 	if err != nil {
