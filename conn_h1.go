@@ -36,9 +36,6 @@ const (
 	tlsRecordWait = time.Millisecond
 )
 
-// connIDs numbers connections across Transports.
-var connIDs atomic.Uint64
-
 // connBuffers is what a connection needs only while a request is in
 // flight; an idle connection hands it back to buffersPool.
 type connBuffers struct {
@@ -56,33 +53,15 @@ var buffersPool = sync.Pool{New: func() any {
 // h1Conn is one HTTP/1.1 connection. It serves one request at a time on the
 // caller's goroutine and holds buffers only while a request is in flight.
 type h1Conn struct {
-	hp       *hostPool
-	id       uint64 // sequential per process, for logs and tools
-	nc       net.Conn
+	connBase
 	probe    *livenessProbe // nil when nc is not a socket
 	tc       *tls.Conn      // nc, when it is TLS
 	tlsState *tls.ConnectionState
 	bufs     *connBuffers // nil while idle
 
-	createdAt time.Time
-	expiresAt time.Time // Config.MaxLifetime less jitter; zero means never
-	served    int       // requests started on this connection
-
-	// From the server's Keep-Alive header; zero means not announced.
-	keepAliveUntil time.Time // reuse no later than this
-	keepAliveLast  int       // the last request this connection may serve
-
-	// Guarded by hp.mu.
-	idle       bool
-	idleSince  time.Time
-	prev, next *h1Conn // hp.conns
-	listed     bool
-
-	// Guarded by core.lru.mu.
-	lruPrev, lruNext *h1Conn
-	inLRU            bool
-
-	closed atomic.Bool
+	// The last request this connection may serve, from the server's
+	// Keep-Alive header; zero means not announced.
+	keepAliveLast int
 
 	// The request in flight. aborted is set, before the deadline is spoiled,
 	// by a context that ended or a Close that interrupted a Read.
@@ -96,7 +75,7 @@ type h1Conn struct {
 	bodyUnsent  bool                   // the response came before all of the request body went
 	bodyStarted bool                   // the request body was read from (and so closed)
 	headBudget  int                    // response head bytes still allowed in this exchange
-	yieldToRead bool                   // other requests of the pool were in flight at checkout
+	yieldToRead bool                   // other requests of the host were in flight at checkout
 	aborted     atomic.Bool
 	stopCancel  func() bool
 	abortFn     func()
@@ -120,14 +99,18 @@ func (w *connWriter) Write(p []byte) (int, error) {
 }
 
 func newH1Conn(hp *hostPool, nc net.Conn) *h1Conn {
-	pc := &h1Conn{hp: hp, id: connIDs.Add(1), nc: nc, probe: newLivenessProbe(nc), createdAt: time.Now()}
+	pc := &h1Conn{probe: newLivenessProbe(nc)}
+	pc.connBase.init(hp, nc, protoH1)
 	pc.tc, _ = nc.(*tls.Conn)
 	pc.abortFn = pc.abort
-	if lt := hp.core.cfg.MaxLifetime; lt > 0 {
-		pc.expiresAt = pc.createdAt.Add(lt - lifetimeJitter(lt))
-	}
 	return pc
 }
+
+func (pc *h1Conn) base() *connBase              { return &pc.connBase }
+func (pc *h1Conn) capacity() int                { return 1 }
+func (pc *h1Conn) ready() <-chan struct{}       { return nil }
+func (pc *h1Conn) checkReuse() closeReason      { return pc.unreadInput() }
+func (pc *h1Conn) closeTransport(graceful bool) { pc.nc.Close() }
 
 // forward returns the proxy route when requests on pc go to an HTTP proxy
 // in absolute form, nil otherwise.
@@ -189,52 +172,6 @@ func (pc *h1Conn) releaseBuffers() {
 	b.chunked = wire.ChunkedReader{} // let go of the response it read
 	buffersPool.Put(b)
 	pc.bufs = nil
-}
-
-// closeConn closes the socket once and counts why.
-func (pc *h1Conn) closeConn(reason closeReason) {
-	if pc.closed.Swap(true) {
-		return
-	}
-	pc.nc.Close()
-	pc.hp.core.stats.closed[reason].Add(1)
-	pc.hp.core.logClosed(pc.id, pc.hp.key, reason, pc.served, pc.createdAt)
-}
-
-// expiredAt reports why an idle connection may no longer be used at now.
-func (pc *h1Conn) expiredAt(now time.Time) closeReason {
-	if it := pc.hp.core.idleTimeout; it > 0 && now.Sub(pc.idleSince) >= it {
-		return closeReasonIdleTimeout
-	}
-	if !pc.expiresAt.IsZero() && !now.Before(pc.expiresAt) {
-		return closeReasonMaxLifetime
-	}
-	if !pc.keepAliveUntil.IsZero() && !now.Before(pc.keepAliveUntil) {
-		return closeReasonKeepAlive
-	}
-	return closeReasonNone
-}
-
-// expiry returns when an idle connection expires, zero if never.
-func (pc *h1Conn) expiry() time.Time {
-	var t time.Time
-	if it := pc.hp.core.idleTimeout; it > 0 {
-		t = pc.idleSince.Add(it)
-	}
-	for _, d := range [...]time.Time{pc.expiresAt, pc.keepAliveUntil} {
-		if !d.IsZero() && (t.IsZero() || d.Before(t)) {
-			t = d
-		}
-	}
-	return t
-}
-
-// unusableAfterIdle checks a connection just taken from the idle stack.
-func (pc *h1Conn) unusableAfterIdle(now time.Time) closeReason {
-	if r := pc.expiredAt(now); r != closeReasonNone {
-		return r
-	}
-	return pc.unreadInput()
 }
 
 // unreadInput checks a connection about to take a request, however briefly
@@ -319,20 +256,18 @@ func (pc *h1Conn) finish(reason closeReason) {
 	trace := pc.trace
 	pc.ctx, pc.trace = nil, nil
 	if reason != closeReasonNone {
-		pc.hp.discard(pc, reason)
+		pc.hp.release(pc, reason)
 		return
 	}
-	err := pc.hp.put(pc) // pc may now serve another request: touch it no more
-	if trace != nil && trace.PutIdleConn != nil {
-		trace.PutIdleConn(err)
-	}
+	// pc may now serve another request: touch it no more.
+	tracePutIdleConn(trace, pc.hp.release(pc, closeReasonNone))
 }
 
 // roundTrip writes req and reads its response head. On error the connection
-// is already discarded; nread and nwritten stay readable for the retry policy.
-func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
-	pc.served++
-	pc.ctx, pc.trace, pc.firstByte = ctx, trace, false
+// is already given back, closed, and t says how far the exchange went.
+func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*http.Response, outcome, error) {
+	pc.yieldToRead = t.busy
+	pc.ctx, pc.trace, pc.firstByte = ctx, t.trace, false
 	pc.nread, pc.nwritten, pc.mustClose = 0, 0, req.Close
 	pc.bodyStarted, pc.unsolicited, pc.bodyUnsent = false, false, false
 	pc.headBudget = pc.hp.core.cfg.maxResponseHeaderBytes()
@@ -351,8 +286,9 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 		if pc.served > 1 && pc.nread == 0 && isConnGone(err) {
 			reason = closeReasonServerClosed // closed while idle: the retry policy's case
 		}
+		out := outcome{written: pc.nwritten > 0, responded: pc.nread > 0, bodyStarted: pc.bodyStarted}
 		pc.finish(reason)
-		return nil, err
+		return nil, out, h1Error(err)
 	}
 	if resp.Close {
 		pc.mustClose = true
@@ -360,13 +296,13 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 		pc.noteKeepAlive(ka, time.Now())
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return pc.upgrade(resp), nil
+		return pc.upgrade(resp), outcome{}, nil
 	}
 	if kind == wire.NoBody {
 		resp.Body = http.NoBody
 		pc.finish(closeReasonNone)
 		pc.hp.core.requestDone()
-		return resp, nil
+		return resp, outcome{}, nil
 	}
 	b := &r.body
 	b.pc, b.kind = pc, kind
@@ -380,7 +316,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, trace *httpt
 	if gz && gzipEncoded(resp.Header["Content-Encoding"]) {
 		decodeGzip(resp, b)
 	}
-	return resp, nil
+	return resp, outcome{}, nil
 }
 
 // exchange writes the request and reads the final response head into resp.
@@ -561,6 +497,16 @@ func (pc *h1Conn) readHead(req *http.Request, resp *http.Response, stopAt100 boo
 	return kind, nil
 }
 
+// h1Error gives an HTTP/1.1 parse failure the type it has on every
+// protocol: a *ProtocolError.
+func h1Error(err error) error {
+	var pe *wire.ProtocolError
+	if errors.As(err, &pe) || errors.Is(err, wire.ErrHeaderTooLarge) || errors.Is(err, wire.ErrTrailerTooLarge) {
+		return &ProtocolError{Proto: "HTTP/1.1", Err: err}
+	}
+	return err
+}
+
 // upgrade hands the connection of a "101 Switching Protocols" response to
 // the caller: it leaves the pool, as with net/http.
 func (pc *h1Conn) upgrade(resp *http.Response) *http.Response {
@@ -667,7 +613,7 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 		}
 	}
 	if err != nil {
-		err = pc.ioErr(err)
+		err = h1Error(pc.ioErr(err))
 		b.end(closeReasonError, err)
 	}
 	return n, err

@@ -32,39 +32,39 @@ func newTLSConfig(base *tls.Config) *tls.Config {
 
 // dialConn dials a connection for hp's key: HTTP/1.1 or HTTP/2 as ALPN
 // decides for https, HTTP/2 for http with Config.HTTP2.H2C.
-func (c *core) dialConn(ctx context.Context, hp *hostPool) (*h1Conn, *h2Conn, error) {
+func (c *core) dialConn(ctx context.Context, hp *hostPool) (conn, error) {
 	nc, err := c.dialRoute(ctx, hp)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if hp.key.scheme == "http" {
 		if hp.wantsH2 {
-			h2c, err := newH2Conn(hp, nc)
-			if err != nil {
-				nc.Close()
-				return nil, nil, err
-			}
-			return nil, h2c, nil
+			return c.newH2(hp, nc)
 		}
-		return newH1Conn(hp, nc), nil, nil
+		return newH1Conn(hp, nc), nil
 	}
 	tc, err := c.handshake(ctx, nc, hp.key.addr, hp.wantsH2)
 	if err != nil {
 		nc.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	state := tc.ConnectionState()
 	if state.NegotiatedProtocol == http2.NextProtoTLS {
-		h2c, err := newH2Conn(hp, tc)
-		if err != nil {
-			tc.Close()
-			return nil, nil, err
-		}
-		return nil, h2c, nil
+		return c.newH2(hp, tc)
 	}
 	pc := newH1Conn(hp, tc)
 	pc.tlsState = &state
-	return pc, nil, nil
+	return pc, nil
+}
+
+// newH2 starts HTTP/2 on a connection, closing it on failure.
+func (c *core) newH2(hp *hostPool, nc net.Conn) (conn, error) {
+	cn, err := newH2Conn(hp, nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return cn, nil
 }
 
 // handshake runs the TLS handshake on nc, offering h2 when h2 is set.

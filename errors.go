@@ -3,6 +3,7 @@ package httppool
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/httppool/httppool/internal/wire"
@@ -111,10 +112,11 @@ type ProtocolError struct {
 }
 
 func (e *ProtocolError) Error() string {
+	msg := strings.TrimPrefix(e.Err.Error(), "httppool: ")
 	if e.Code != 0 {
-		return fmt.Sprintf("httppool: %s protocol error (%s): %v", e.Proto, errCodeName(e.Code), e.Err)
+		return fmt.Sprintf("httppool: %s protocol error (%s): %s", e.Proto, errCodeName(e.Code), msg)
 	}
-	return fmt.Sprintf("httppool: %s protocol error: %v", e.Proto, e.Err)
+	return fmt.Sprintf("httppool: %s protocol error: %s", e.Proto, msg)
 }
 
 func (e *ProtocolError) Unwrap() error { return e.Err }

@@ -34,14 +34,18 @@ func (c *core) logClosed(id uint64, key connectKey, reason closeReason, served i
 	}
 }
 
-func (pc *h1Conn) logReused(idle time.Duration) {
-	if c := pc.hp.core; c.logEnabled() {
-		c.logConn("httppool: reused", pc.id, pc.hp.key, slog.Duration("idle", idle), slog.Int("served", pc.served))
+// logReused records a request taking a connection that served before.
+func (c *core) logReused(t *try) {
+	if c.logEnabled() {
+		b := t.conn.base()
+		c.logConn("httppool: reused", b.id, b.hp.key, slog.Duration("idle", t.idleTime), slog.Int("served", t.served))
 	}
 }
 
-func (pc *h1Conn) logReturned() {
-	if c := pc.hp.core; c.logEnabled() {
-		c.logConn("httppool: returned to pool", pc.id, pc.hp.key, slog.Int("served", pc.served))
+// logReturned records a request ending on a connection that stays pooled;
+// it is called with the host's lock held.
+func (c *core) logReturned(b *connBase) {
+	if c.logEnabled() {
+		c.logConn("httppool: returned to pool", b.id, b.hp.key, slog.Int("served", b.served))
 	}
 }

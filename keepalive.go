@@ -79,8 +79,8 @@ func (pc *h1Conn) noteKeepAlive(values []string, now time.Time) {
 	ka := parseKeepAlive(values)
 	if ka.timeout > 0 {
 		until := now.Add(ka.timeout - pc.hp.core.cfg.keepAliveMargin(ka.timeout))
-		if pc.keepAliveUntil.IsZero() || until.Before(pc.keepAliveUntil) {
-			pc.keepAliveUntil = until
+		if pc.reuseUntil.IsZero() || until.Before(pc.reuseUntil) {
+			pc.reuseUntil = until
 		}
 	}
 	if ka.max > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 )
@@ -32,10 +31,11 @@ func (k connectKey) String() string {
 	return s
 }
 
-// hostPool holds the connections of one key: a LIFO stack of idle HTTP/1.1
-// ones, the shared HTTP/2 ones, the count of all open ones, and the FIFO
-// queue of requests waiting for a connection when Config.MaxConnsPerHost is
-// reached.
+// hostPool holds the connections of one key, whatever their protocol: the
+// ones that can take another request now (an idle HTTP/1.1 connection, an
+// HTTP/2 one with a free stream), every open one, the count of slots of
+// Config.MaxConnsPerHost in use, and the FIFO queue of requests waiting for
+// a connection.
 type hostPool struct {
 	core    *core
 	key     connectKey
@@ -43,15 +43,16 @@ type hostPool struct {
 	wantsH2 bool       // the key may speak HTTP/2: https with ALPN, or h2c
 
 	mu      sync.Mutex
-	idle    []*h1Conn // newest last
-	open    int       // dialing + active + idle, HTTP/1.1 and HTTP/2
-	dialing int
+	avail   []conn    // connections that can take another request now, newest last
+	idle    int       // connections serving no request
+	open    int       // dialing + open
+	dialing int       // connections being dialed
 	waiters []*waiter // oldest first
-	conns   connList  // every open HTTP/1.1 connection, for Shutdown
-	dead    bool      // removed from core.hosts; look the key up again
+	conns   connList  // every open connection
+	byProto [numProtos]int
+	dead    bool // removed from core.hosts; look the key up again
 
 	proto      proto         // what the host speaks, once a connection told
-	h2         []*h2Conn     // HTTP/2 connections, newest last
 	connecting chan struct{} // while a dial that others wait for runs; closed when it ends
 }
 
@@ -60,125 +61,149 @@ type waiter struct {
 	ch chan grant // buffered: the granter never blocks
 }
 
-// grant answers a waiter: a connection handed over; retry, to look again
-// because an HTTP/2 stream freed up; err; or, when all are zero, a slot of
-// MaxConnsPerHost in which to dial.
+// grant answers a waiter: a connection with a request slot reserved for it
+// (c), an error, or, when both are zero, a slot of MaxConnsPerHost in which
+// to dial.
 type grant struct {
-	c     *h1Conn
-	retry bool
-	err   error
+	c      conn
+	served int // requests c started, the waiter's included
+	err    error
 }
 
-// checkout is what get hands a request: an HTTP/1.1 connection (c) or a
-// stream reserved on an HTTP/2 one (h2).
-type checkout struct {
-	c        *h1Conn
-	h2       *h2Conn
-	reused   bool          // the connection served requests before
-	wasIdle  bool          // it was idle (not handed over by a finishing request)
-	idleTime time.Duration // how long it was idle
-}
-
-// get returns a connection for one request: a stream on a shared HTTP/2
-// connection, the newest usable idle HTTP/1.1 one, a new one dialed within
-// the host's limit, or one freed while waiting in line. With fresh set it
-// always dials. While a dial that decides the host's protocol (or adds
-// HTTP/2 capacity) runs, other requests wait for it rather than dial too.
-// It fails with errHostPoolDead when hp was retired; the caller then looks
-// the key up again.
-func (hp *hostPool) get(ctx context.Context, fresh bool) (checkout, error) {
+// get returns a try on a connection for one request: the newest connection
+// that can take it, a new one dialed within the host's limits, or one freed
+// while waiting in line. With fresh set it always dials. While a dial that
+// decides the host's protocol (or adds HTTP/2 capacity) runs, other
+// requests wait for it rather than dial too. It fails with errHostPoolDead
+// when hp was retired; the caller then looks the key up again.
+func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
 	c := hp.core
 	for {
 		hp.mu.Lock()
 		if hp.dead {
 			hp.mu.Unlock()
-			return checkout{}, errHostPoolDead
+			return try{}, errHostPoolDead
 		}
 		if c.closed.Load() {
 			hp.mu.Unlock()
-			return checkout{}, ErrClosed
+			return try{}, ErrClosed
 		}
-		connect := false
-		if hp.sharesH2() {
-			if !fresh {
-				if co, ok := hp.takeH2Locked(); ok {
-					hp.mu.Unlock()
-					return co, nil
-				}
-			}
-			if hp.dead { // retiring a spent connection emptied the pool
+		if !fresh {
+			t, stale := hp.takeLocked(monoNow())
+			if stale != nil {
 				hp.mu.Unlock()
-				return checkout{}, errHostPoolDead
-			}
-			if ch := hp.connecting; ch != nil {
-				hp.mu.Unlock()
-				select {
-				case <-ch:
-					continue
-				case <-ctx.Done():
-					return checkout{}, ctx.Err()
-				}
-			}
-			connect = true
-		}
-		if n := len(hp.idle); n > 0 && !fresh {
-			pc := hp.idle[n-1]
-			hp.idle[n-1] = nil
-			hp.idle = hp.idle[:n-1]
-			pc.idle = false
-			pc.yieldToRead = hp.open-hp.dialing-len(hp.idle) > 1
-			hp.mu.Unlock()
-			c.idleRemoved(pc)
-			now := monoNow()
-			if reason := pc.unusableAfterIdle(now); reason != closeReasonNone {
-				hp.discard(pc, reason)
+				stale.base().close(stale, stale.base().reason, false)
 				continue
 			}
-			return checkout{c: pc, reused: true, wasIdle: true, idleTime: now.Sub(pc.idleSince)}, nil
-		}
-		if max := c.cfg.MaxConnsPerHost; max > 0 && hp.open >= max {
-			if fresh && len(hp.idle) > 0 {
-				// Trade the oldest idle connection's slot for a new one.
-				pc := hp.idle[0]
-				hp.removeIdleLocked(0)
-				hp.conns.remove(pc)
-				hp.dialing++
+			if t.conn != nil {
 				hp.mu.Unlock()
-				c.idleRemoved(pc)
-				pc.closeConn(closeReasonRetry)
-				return hp.dial(ctx, false)
+				if reason := t.conn.checkReuse(); reason != closeReasonNone {
+					hp.release(t.conn, reason)
+					continue
+				}
+				return t, nil
+			}
+		}
+		shares := hp.sharesLocked()
+		if ch := hp.connecting; ch != nil && shares {
+			hp.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return try{}, ctx.Err()
+			}
+		}
+		if hp.mustWaitLocked(shares) {
+			if fresh {
+				if old := hp.oldestIdleLocked(); old != nil {
+					// Trade the oldest idle connection's slot for a new one.
+					hp.dropLocked(old)
+					hp.dialing++
+					hp.mu.Unlock()
+					old.base().close(old, closeReasonRetry, false)
+					return hp.dial(ctx, false)
+				}
 			}
 			g, err := hp.wait(ctx)
 			switch {
 			case err != nil:
-				return checkout{}, err
-			case g.retry:
-				continue
+				return try{}, err
 			case g.c == nil:
 				return hp.dial(ctx, false) // slot granted, counted in open and dialing
 			case fresh:
-				hp.mu.Lock()
-				hp.conns.remove(g.c)
-				hp.dialing++
-				hp.mu.Unlock()
-				g.c.closeConn(closeReasonRetry)
-				return hp.dial(ctx, false)
-			}
-			if reason := g.c.unreadInput(); reason != closeReasonNone {
-				hp.discard(g.c, reason)
+				hp.release(g.c, closeReasonRetry)
 				continue
 			}
-			g.c.yieldToRead = true // handed over: the pool is busy
-			return checkout{c: g.c, reused: true}, nil
+			if reason := g.c.checkReuse(); reason != closeReasonNone {
+				hp.release(g.c, reason)
+				continue
+			}
+			return try{conn: g.c, served: g.served, reused: true, busy: true}, nil
 		}
 		hp.open++
 		hp.dialing++
+		connect := shares
 		if connect {
 			hp.connecting = make(chan struct{})
 		}
 		hp.mu.Unlock()
 		return hp.dial(ctx, connect)
 	}
+}
+
+// takeLocked reserves a request slot on the newest connection that can take
+// one. A connection found unusable is retired instead; when it must close
+// now it is returned as stale, for the caller to close outside the lock.
+func (hp *hostPool) takeLocked(now time.Time) (t try, stale conn) {
+	for i := len(hp.avail) - 1; i >= 0; i-- {
+		cn := hp.avail[i]
+		b := cn.base()
+		if r := b.unusableLocked(now); r != closeReasonNone {
+			if hp.retireLocked(cn, r) {
+				return try{}, cn
+			}
+			continue
+		}
+		b.active++
+		b.served++
+		t = try{conn: cn, served: b.served, reused: b.served > 1}
+		if b.idleCounted {
+			t.wasIdle, t.idleTime = true, now.Sub(b.idleSince)
+			hp.leaveIdleLocked(cn)
+		}
+		if b.active >= cn.capacity() {
+			hp.removeAvailLocked(cn)
+		}
+		t.busy = hp.open-hp.dialing-hp.idle > 1
+		return t, nil
+	}
+	return try{}, nil
+}
+
+// sharesLocked reports whether a request should look for, or wait for, a
+// shared HTTP/2 connection rather than dial its own.
+func (hp *hostPool) sharesLocked() bool {
+	return hp.wantsH2 && hp.proto != protoH1 && !hp.core.cfg.DisableKeepAlives
+}
+
+// mustWaitLocked reports whether a request that found no connection must
+// wait for one rather than dial: the host is at Config.MaxConnsPerHost, or
+// its HTTP/2 connection is full and StrictMaxConcurrentStreams is set.
+func (hp *hostPool) mustWaitLocked(shares bool) bool {
+	c := hp.core
+	if max := c.cfg.MaxConnsPerHost; max > 0 && hp.open >= max {
+		return true
+	}
+	if !shares || !c.cfg.HTTP2.StrictMaxConcurrentStreams {
+		return false
+	}
+	for cn := hp.conns.head; cn != nil; cn = cn.base().next {
+		if b := cn.base(); b.proto == protoH2 && !b.closing {
+			return true
+		}
+	}
+	return false
 }
 
 // wait queues a request until a connection or a slot is granted or ctx ends.
@@ -213,8 +238,8 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 	g := <-w.ch
 	switch {
 	case g.c != nil:
-		hp.put(g.c)
-	case g.err == nil && !g.retry:
+		hp.release(g.c, closeReasonNone)
+	case g.err == nil:
 		hp.mu.Lock()
 		hp.dialing--
 		hp.releaseSlotLocked()
@@ -223,52 +248,92 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 	return grant{}, ctx.Err()
 }
 
-// dial opens a connection in a slot already counted in open and dialing.
-// With connect set, the requests waiting on hp.connecting are woken once
-// the connection's protocol, and for HTTP/2 its stream limit, are known.
-func (hp *hostPool) dial(ctx context.Context, connect bool) (checkout, error) {
+// dial opens a connection in a slot already counted in open and dialing,
+// with a request slot reserved for the caller. With connect set, the
+// requests waiting on hp.connecting are woken once the connection's
+// protocol, and for HTTP/2 its stream limit, are known.
+func (hp *hostPool) dial(ctx context.Context, connect bool) (try, error) {
 	c := hp.core
 	c.stats.dials.Add(1)
 	c.stats.dialing.Add(1)
 	start := time.Now()
-	pc, h2c, err := c.dialConn(ctx, hp)
+	cn, err := c.dialConn(ctx, hp)
 	c.stats.dialing.Add(-1)
-	hp.mu.Lock()
-	defer hp.mu.Unlock()
-	hp.dialing--
 	var connecting chan struct{}
+	hp.mu.Lock()
+	hp.dialing--
 	if connect {
 		connecting = hp.connecting
 	}
 	if err != nil {
 		hp.releaseSlotLocked()
 		hp.endConnectLocked(connecting)
+		hp.mu.Unlock()
 		c.stats.dialErrors.Add(1)
-		return checkout{}, err
+		return try{}, err
 	}
+	b := cn.base()
 	c.stats.opened.Add(1)
-	if h2c != nil {
-		hp.setProto(protoH2)
-		c.stats.openH2.Add(1)
-		c.logDialed(h2c.id, hp.key, "HTTP/2.0", time.Since(start))
-		h2c.reserve()
-		h2c.streams, h2c.served = 1, 1
-		if c.cfg.DisableKeepAlives {
-			h2c.closing, h2c.reason = true, closeReasonNoPooling
-		}
-		hp.h2 = append(hp.h2, h2c)
-		if connecting != nil {
-			go hp.settle(h2c, connecting)
-		}
-		return checkout{h2: h2c}, nil
-	}
+	c.stats.open[b.proto].Add(1)
 	if hp.wantsH2 {
-		hp.setProto(protoH1)
+		hp.setProto(b.proto)
 	}
+	b.active, b.served = 1, 1
+	if c.cfg.DisableKeepAlives {
+		b.closing, b.reason = true, closeReasonNoPooling
+	}
+	hp.conns.push(cn)
+	hp.byProto[b.proto]++
+	if !b.closing && cn.capacity() > 1 {
+		hp.pushAvailLocked(cn)
+	}
+	if connecting != nil {
+		if ready := cn.ready(); ready == nil {
+			hp.endConnectLocked(connecting)
+		} else {
+			go hp.settle(cn, ready, connecting)
+		}
+	}
+	hp.mu.Unlock()
+	c.logDialed(b.id, hp.key, b.proto.String(), time.Since(start))
+	return try{conn: cn, served: 1}, nil
+}
+
+// settle lets the requests that waited for a new connection look again once
+// it knows how many requests it may carry (HTTP/2: the server's SETTINGS
+// arrived), or after settleTimeout.
+func (hp *hostPool) settle(cn conn, ready <-chan struct{}, connecting chan struct{}) {
+	timer := time.NewTimer(settleTimeout)
+	select {
+	case <-ready:
+	case <-timer.C:
+	}
+	timer.Stop()
+	hp.mu.Lock()
+	hp.capacityChangedLocked(cn)
 	hp.endConnectLocked(connecting)
-	hp.conns.push(pc)
-	c.logDialed(pc.id, hp.key, "HTTP/1.1", time.Since(start))
-	return checkout{c: pc}, nil
+	hp.mu.Unlock()
+}
+
+// capacityChangedLocked makes cn available when it can take more requests
+// than it carries, as after the server raised its stream limit.
+func (hp *hostPool) capacityChangedLocked(cn conn) {
+	b := cn.base()
+	if b.listed && !b.closing && !b.inAvail() && b.active < cn.capacity() {
+		hp.pushAvailLocked(cn)
+	}
+}
+
+// settleTimeout bounds the wait for a new HTTP/2 connection's SETTINGS.
+const settleTimeout = time.Second
+
+// endConnectLocked wakes the requests that waited for a connection whose
+// dial decided the host's protocol or added HTTP/2 capacity.
+func (hp *hostPool) endConnectLocked(connecting chan struct{}) {
+	if hp.connecting == connecting && connecting != nil {
+		close(connecting)
+		hp.connecting = nil
+	}
 }
 
 // setProto records what the host speaks, in the pool and, so that a pool
@@ -280,87 +345,150 @@ func (hp *hostPool) setProto(p proto) {
 	}
 }
 
-// put returns a connection whose response was read to the end: to the oldest
-// waiter, else to the idle stack. It closes the oldest idle connection of the
-// host over MaxIdlePerHost, and the least recently used one over MaxIdleConns.
-// It fails with ErrClosed, closing pc, once the Transport is closed.
-func (hp *hostPool) put(pc *h1Conn) error {
+// release gives back the request slot a request held on cn once its
+// response ended. With a reason, cn takes no more requests and is closed
+// once its last one ends. Otherwise the slot goes to the oldest waiter, or
+// cn becomes available again (idle, if it serves nothing else). It returns
+// the reason cn was closed for, or closeReasonNone if it stays pooled.
+func (hp *hostPool) release(cn conn, reason closeReason) closeReason {
 	c := hp.core
+	b := cn.base()
 	hp.mu.Lock()
-	if c.closed.Load() || hp.dead {
-		hp.mu.Unlock()
-		hp.discard(pc, closeReasonClosed)
-		return ErrClosed
+	b.active--
+	if reason == closeReasonNone && (c.closed.Load() || hp.dead) {
+		reason = closeReasonClosed
 	}
-	pc.logReturned()
+	if reason != closeReasonNone && !b.closing {
+		b.closing, b.reason = true, reason
+	}
+	if b.closing {
+		reason = b.reason
+		closeNow := hp.retireLocked(cn, reason)
+		hp.mu.Unlock()
+		if closeNow {
+			b.close(cn, reason, false)
+		}
+		return reason
+	}
+	c.logReturned(b)
 	if len(hp.waiters) > 0 {
 		w := hp.waiters[0]
 		hp.waiters = hp.waiters[1:]
+		b.active++
+		b.served++
+		g := grant{c: cn, served: b.served}
+		if b.active >= cn.capacity() {
+			hp.removeAvailLocked(cn)
+		}
 		hp.mu.Unlock()
-		w.ch <- grant{c: pc}
-		return nil
+		w.ch <- g
+		return closeReasonNone
 	}
-	pc.idle = true
-	pc.idleSince = monoNow()
-	hp.idle = append(hp.idle, pc)
-	lru := c.idleAddedLocked(pc)
-	var evicted *h1Conn
-	if max := c.cfg.MaxIdlePerHost; max > 0 && len(hp.idle) > max {
-		evicted = hp.idle[0]
-		hp.removeIdleLocked(0)
+	if !b.inAvail() {
+		hp.pushAvailLocked(cn)
+	}
+	idle := b.active == 0
+	var lru, evicted conn
+	if idle {
+		lru = hp.enterIdleLocked(cn)
+		if max := c.cfg.MaxIdlePerHost; max > 0 && hp.idle > max {
+			evicted = hp.oldestIdleLocked()
+			hp.dropLocked(evicted)
+		}
 	}
 	hp.mu.Unlock()
 	if evicted != nil {
-		c.idleRemoved(evicted)
-		hp.discard(evicted, closeReasonMaxIdlePerHost)
+		evicted.base().close(evicted, closeReasonMaxIdlePerHost, false)
 	}
 	c.evictIdle(lru)
-	c.startSweeper()
-	return nil
+	if idle {
+		c.startSweeper()
+	}
+	if evicted == cn {
+		return closeReasonMaxIdlePerHost
+	}
+	return closeReasonNone
 }
 
-// removeIdleLocked takes the idle connection at index i out of the stack.
-func (hp *hostPool) removeIdleLocked(i int) {
-	hp.idle[i].idle = false
-	copy(hp.idle[i:], hp.idle[i+1:])
-	hp.idle[len(hp.idle)-1] = nil
-	hp.idle = hp.idle[:len(hp.idle)-1]
-}
-
-// takeIdle removes pc from the idle stack if it is still there, reporting
-// whether it was (and so now belongs to the caller).
-func (hp *hostPool) takeIdle(pc *h1Conn) bool {
+// retire stops cn taking requests, for reason, and closes it once its last
+// request ends (at once if it serves none). The engines call it when the
+// server shuts a connection down or breaks it.
+func (hp *hostPool) retire(cn conn, reason closeReason) {
 	hp.mu.Lock()
-	defer hp.mu.Unlock()
-	if !pc.idle {
+	closeNow := hp.retireLocked(cn, reason)
+	hp.mu.Unlock()
+	if closeNow {
+		cn.base().close(cn, cn.base().reason, false)
+	}
+}
+
+// retireLocked marks cn closing and, if it serves no request, takes it out
+// of the pool; it reports whether the caller must now close it.
+func (hp *hostPool) retireLocked(cn conn, reason closeReason) bool {
+	b := cn.base()
+	if !b.closing {
+		b.closing, b.reason = true, reason
+	}
+	hp.removeAvailLocked(cn)
+	if b.active > 0 || !b.listed {
 		return false
 	}
-	for i, x := range hp.idle {
-		if x == pc {
-			hp.removeIdleLocked(i)
-			return true
-		}
-	}
-	return false
+	hp.dropLocked(cn)
+	return true
 }
 
-// discard closes a connection that is not idle and frees its slot.
-func (hp *hostPool) discard(pc *h1Conn, reason closeReason) {
-	pc.closeConn(reason)
-	hp.mu.Lock()
-	hp.conns.remove(pc)
-	hp.releaseSlotLocked()
-	hp.mu.Unlock()
+// dropLocked takes a connection that serves no request out of the pool and
+// frees its slot; the caller closes it.
+func (hp *hostPool) dropLocked(cn conn) {
+	b := cn.base()
+	if !b.closing {
+		b.closing = true
+	}
+	if b.idleCounted {
+		hp.leaveIdleLocked(cn)
+	}
+	hp.removeAvailLocked(cn)
+	if b.listed {
+		hp.conns.remove(cn)
+		hp.byProto[b.proto]--
+		hp.releaseSlotLocked()
+	}
+}
+
+// oldestIdleLocked returns the host's connection idle the longest, or nil.
+func (hp *hostPool) oldestIdleLocked() conn {
+	for _, cn := range hp.avail {
+		if cn.base().idleCounted {
+			return cn
+		}
+	}
+	return nil
 }
 
 // detach takes a connection out of the pool without closing it, as a
 // "101 Switching Protocols" response does.
-func (hp *hostPool) detach(pc *h1Conn) {
+func (hp *hostPool) detach(cn conn) {
+	b := cn.base()
+	b.closed.Store(true) // the caller owns it now: the pool never closes it
 	hp.mu.Lock()
-	hp.conns.remove(pc)
-	hp.releaseSlotLocked()
+	b.active--
+	b.closing = true
+	hp.dropLocked(cn)
 	hp.mu.Unlock()
 	hp.core.stats.closed[closeReasonUpgraded].Add(1)
+	hp.core.stats.open[b.proto].Add(-1)
+}
+
+// takeIdle removes cn from the pool if it is still idle, reporting whether
+// it was (and so now belongs to the caller, which closes it).
+func (hp *hostPool) takeIdle(cn conn) bool {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	if !cn.base().idleCounted {
+		return false
+	}
+	hp.dropLocked(cn)
+	return true
 }
 
 // releaseSlotLocked frees one connection slot: it goes to the oldest waiter,
@@ -381,25 +509,73 @@ func (hp *hostPool) releaseSlotLocked() {
 	}
 }
 
-// closeIdle closes the host's idle connections. Once the Transport is
-// closed, HTTP/2 connections in use also stop taking requests and close when
-// their last stream ends; otherwise they are left alone.
-func (hp *hostPool) closeIdle(reason closeReason) {
-	hp.mu.Lock()
-	idle := hp.idle
-	hp.idle = nil
-	for _, pc := range idle {
-		pc.idle = false
+// enterIdleLocked accounts for cn serving no request any more, with the
+// host's lock held so that no request can take it before it is counted. It
+// returns the least recently used idle connection across hosts when
+// Config.MaxIdleConns is exceeded; the caller evicts it with evictIdle once
+// the host's lock is released.
+func (hp *hostPool) enterIdleLocked(cn conn) (lruVictim conn) {
+	b := cn.base()
+	b.idleCounted = true
+	b.idleSince = monoNow()
+	hp.idle++
+	return hp.core.idleAdded(cn)
+}
+
+// leaveIdleLocked accounts for cn taking a request or leaving the pool.
+func (hp *hostPool) leaveIdleLocked(cn conn) {
+	cn.base().idleCounted = false
+	hp.idle--
+	hp.core.idleRemoved(cn)
+}
+
+func (b *connBase) inAvail() bool { return b.availIndex >= 0 }
+
+// pushAvailLocked makes cn the newest connection that can take a request.
+func (hp *hostPool) pushAvailLocked(cn conn) {
+	cn.base().availIndex = len(hp.avail)
+	hp.avail = append(hp.avail, cn)
+}
+
+// removeAvailLocked takes cn out of the available connections, keeping
+// the others in order.
+func (hp *hostPool) removeAvailLocked(cn conn) {
+	b := cn.base()
+	i := b.availIndex
+	if i < 0 {
+		return
 	}
-	for _, h := range slices.Clone(hp.h2) {
-		if h.streams == 0 || reason == closeReasonClosed {
-			hp.retireH2Locked(h, reason)
+	copy(hp.avail[i:], hp.avail[i+1:])
+	hp.avail[len(hp.avail)-1] = nil
+	hp.avail = hp.avail[:len(hp.avail)-1]
+	for _, x := range hp.avail[i:] {
+		x.base().availIndex--
+	}
+	b.availIndex = -1
+}
+
+// closeIdle closes the host's idle connections. Once the Transport is
+// closed, connections in use also stop taking requests and close when
+// their last request ends; otherwise they are left alone.
+func (hp *hostPool) closeIdle(reason closeReason) {
+	var idle []conn
+	hp.mu.Lock()
+	for _, cn := range hp.avail {
+		if cn.base().idleCounted {
+			idle = append(idle, cn)
+		}
+	}
+	for _, cn := range idle {
+		hp.dropLocked(cn)
+	}
+	if reason == closeReasonClosed {
+		for cn := hp.conns.head; cn != nil; cn = cn.base().next {
+			hp.retireLocked(cn, reason) // in use: closes after its last request
 		}
 	}
 	hp.mu.Unlock()
-	for _, pc := range idle {
-		hp.core.idleRemoved(pc)
-		hp.discard(pc, reason)
+	for _, cn := range idle {
+		cn.base().close(cn, reason, reason == closeReasonClosed)
 	}
 }
 
@@ -408,8 +584,7 @@ func (hp *hostPool) shutdown() {
 	hp.mu.Lock()
 	waiters := hp.waiters
 	hp.waiters = nil
-	connecting := hp.connecting
-	hp.endConnectLocked(connecting)
+	hp.endConnectLocked(hp.connecting)
 	hp.mu.Unlock()
 	for _, w := range waiters {
 		w.ch <- grant{err: ErrClosed}
@@ -418,52 +593,47 @@ func (hp *hostPool) shutdown() {
 }
 
 // closeAll closes every connection of the host, in use or not; requests on
-// them fail. HTTP/2 connections get a GOAWAY first when graceful.
+// them fail and give their connections back. Gracefully, HTTP/2
+// connections get a GOAWAY first.
 func (hp *hostPool) closeAll(graceful bool) {
 	hp.shutdown()
+	var all []conn
 	hp.mu.Lock()
-	var all []*h1Conn
-	for pc := hp.conns.head; pc != nil; pc = pc.next {
-		all = append(all, pc)
-	}
-	for _, h := range slices.Clone(hp.h2) {
-		if !h.closing {
-			h.closing, h.reason = true, closeReasonClosed
-		}
-		hp.closeH2(h, graceful) // streams on it fail and end; streamDone removes it
-		if h.streams == 0 {
-			hp.removeH2Locked(h)
-		}
+	for cn := hp.conns.head; cn != nil; cn = cn.base().next {
+		hp.retireLocked(cn, closeReasonClosed)
+		all = append(all, cn)
 	}
 	hp.mu.Unlock()
-	for _, pc := range all {
-		pc.closeConn(closeReasonClosed) // requests on it fail and discard it
+	for _, cn := range all {
+		cn.base().close(cn, closeReasonClosed, graceful)
 	}
 }
 
 // connList is an intrusive list of a host's open connections.
-type connList struct{ head *h1Conn }
+type connList struct{ head conn }
 
-func (l *connList) push(pc *h1Conn) {
-	pc.prev, pc.next = nil, l.head
+func (l *connList) push(cn conn) {
+	b := cn.base()
+	b.prev, b.next = nil, l.head
 	if l.head != nil {
-		l.head.prev = pc
+		l.head.base().prev = cn
 	}
-	l.head = pc
-	pc.listed = true
+	l.head = cn
+	b.listed = true
 }
 
-func (l *connList) remove(pc *h1Conn) {
-	if !pc.listed {
+func (l *connList) remove(cn conn) {
+	b := cn.base()
+	if !b.listed {
 		return
 	}
-	if pc.prev != nil {
-		pc.prev.next = pc.next
+	if b.prev != nil {
+		b.prev.base().next = b.next
 	} else {
-		l.head = pc.next
+		l.head = b.next
 	}
-	if pc.next != nil {
-		pc.next.prev = pc.prev
+	if b.next != nil {
+		b.next.base().prev = b.prev
 	}
-	pc.prev, pc.next, pc.listed = nil, nil, false
+	b.prev, b.next, b.listed = nil, nil, false
 }

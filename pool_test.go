@@ -720,12 +720,12 @@ func TestYieldToReadOnlyWhenOthersInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.c.yieldToRead {
+	if first.busy {
 		t.Error("a lone request yields before reading")
 	}
-	if !second.c.yieldToRead {
+	if !second.busy {
 		t.Error("a request with another in flight does not yield before reading")
 	}
-	hp.put(first.c)
-	hp.put(second.c)
+	hp.release(first.conn, closeReasonNone)
+	hp.release(second.conn, closeReasonNone)
 }

@@ -87,7 +87,7 @@ type counters struct {
 	dialErrors   atomic.Int64
 	dialing      atomic.Int64
 	opened       atomic.Int64
-	openH2       atomic.Int64
+	open         [numProtos]atomic.Int64 // open connections by protocol
 	idle         atomic.Int64
 	waiting      atomic.Int64
 	waitCount    atomic.Int64
@@ -187,7 +187,7 @@ func (c *core) counts() Stats {
 	}
 	s.Open = int(k.opened.Load() - closed)
 	s.InUse = s.Open - s.Idle
-	s.HTTP2 = int(k.openH2.Load())
+	s.HTTP2 = int(k.open[protoH2].Load())
 	s.HTTP1 = s.Open - s.HTTP2
 	return s
 }
@@ -195,18 +195,13 @@ func (c *core) counts() Stats {
 func (hp *hostPool) stats() HostStats {
 	hp.mu.Lock()
 	defer hp.mu.Unlock()
-	idle := len(hp.idle)
-	for _, c := range hp.h2 {
-		if c.idleCounted {
-			idle++
-		}
-	}
+	open := hp.open - hp.dialing
 	return HostStats{
-		Open:    hp.open - hp.dialing,
-		InUse:   hp.open - hp.dialing - idle,
-		Idle:    idle,
+		Open:    open,
+		InUse:   open - hp.idle,
+		Idle:    hp.idle,
 		Dialing: hp.dialing,
 		Waiting: len(hp.waiters),
-		HTTP2:   len(hp.h2),
+		HTTP2:   hp.byProto[protoH2],
 	}
 }

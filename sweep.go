@@ -1,25 +1,24 @@
 package httppool
 
 import (
-	"slices"
 	"sync"
 	"time"
 )
 
 // lruList orders every idle connection across hosts by the time it became
-// idle, for Config.MaxIdleConns. It is only maintained when MaxIdleConns is set, so a
-// Transport without that limit has no lock shared between hosts.
+// idle, for Config.MaxIdleConns. It is only maintained when MaxIdleConns is
+// set, so a Transport without that limit has no lock shared between hosts.
 type lruList struct {
 	mu         sync.Mutex
-	head, tail *h1Conn // head is the least recently used
+	head, tail conn // head is the least recently used
 	n          int
 }
 
-// idleAddedLocked accounts for pc joining its host's idle stack, with the
-// host's lock held so that no request can take pc before it is counted. It
-// returns the least recently used idle connection when MaxIdleConns is exceeded;
-// the caller evicts it with evictIdle once the host's lock is released.
-func (c *core) idleAddedLocked(pc *h1Conn) (victim *h1Conn) {
+// idleAdded accounts for cn becoming idle, with its host's lock held so
+// that no request can take it before it is counted. It returns the least
+// recently used idle connection when MaxIdleConns is exceeded; the caller
+// evicts it with evictIdle once the host's lock is released.
+func (c *core) idleAdded(cn conn) (victim conn) {
 	c.stats.idle.Add(1)
 	max := c.cfg.MaxIdleConns
 	if max <= 0 {
@@ -28,14 +27,15 @@ func (c *core) idleAddedLocked(pc *h1Conn) (victim *h1Conn) {
 	l := &c.lru
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	pc.lruPrev, pc.lruNext = l.tail, nil
+	b := cn.base()
+	b.lruPrev, b.lruNext = l.tail, nil
 	if l.tail != nil {
-		l.tail.lruNext = pc
+		l.tail.base().lruNext = cn
 	} else {
-		l.head = pc
+		l.head = cn
 	}
-	l.tail = pc
-	pc.inLRU = true
+	l.tail = cn
+	b.inLRU = true
 	l.n++
 	if l.n > max {
 		victim = l.head
@@ -44,41 +44,41 @@ func (c *core) idleAddedLocked(pc *h1Conn) (victim *h1Conn) {
 	return victim
 }
 
-// evictIdle closes victim for MaxIdleConns unless a request took it meanwhile;
-// then its taker owns it and the idle count already dropped.
-func (c *core) evictIdle(victim *h1Conn) {
-	if victim != nil && victim.hp.takeIdle(victim) {
-		c.idleRemoved(victim)
-		victim.hp.discard(victim, closeReasonMaxIdle)
+// evictIdle closes victim for MaxIdleConns unless a request took it
+// meanwhile; then its taker owns it and the idle count already dropped.
+func (c *core) evictIdle(victim conn) {
+	if victim != nil && victim.base().hp.takeIdle(victim) {
+		victim.base().close(victim, closeReasonMaxIdle, false)
 	}
 }
 
-// idleRemoved accounts for pc leaving an idle stack; whoever removes a
-// connection from a stack calls it exactly once.
-func (c *core) idleRemoved(pc *h1Conn) {
+// idleRemoved accounts for cn no longer idle; whoever takes a connection
+// out of idleness calls it exactly once, with the host's lock held.
+func (c *core) idleRemoved(cn conn) {
 	c.stats.idle.Add(-1)
 	if c.cfg.MaxIdleConns > 0 {
 		c.lru.mu.Lock()
-		c.lru.unlinkLocked(pc)
+		c.lru.unlinkLocked(cn)
 		c.lru.mu.Unlock()
 	}
 }
 
-func (l *lruList) unlinkLocked(pc *h1Conn) {
-	if !pc.inLRU {
+func (l *lruList) unlinkLocked(cn conn) {
+	b := cn.base()
+	if !b.inLRU {
 		return
 	}
-	if pc.lruPrev != nil {
-		pc.lruPrev.lruNext = pc.lruNext
+	if b.lruPrev != nil {
+		b.lruPrev.base().lruNext = b.lruNext
 	} else {
-		l.head = pc.lruNext
+		l.head = b.lruNext
 	}
-	if pc.lruNext != nil {
-		pc.lruNext.lruPrev = pc.lruPrev
+	if b.lruNext != nil {
+		b.lruNext.base().lruPrev = b.lruPrev
 	} else {
-		l.tail = pc.lruPrev
+		l.tail = b.lruPrev
 	}
-	pc.lruPrev, pc.lruNext, pc.inLRU = nil, nil, false
+	b.lruPrev, b.lruNext, b.inLRU = nil, nil, false
 	l.n--
 }
 
@@ -138,39 +138,29 @@ func (c *core) sweepLoop() {
 // earliest time another one will, zero if none is idle.
 func (c *core) sweep(now time.Time) (next time.Time) {
 	c.eachHost(func(hp *hostPool) {
-		var expired []*h1Conn
-		var reasons []closeReason
+		var expired []conn
 		hp.mu.Lock()
-		for i := 0; i < len(hp.idle); {
-			pc := hp.idle[i]
-			if r := pc.expiredAt(now); r != closeReasonNone {
-				hp.removeIdleLocked(i)
-				expired = append(expired, pc)
-				reasons = append(reasons, r)
+		for i := 0; i < len(hp.avail); {
+			cn := hp.avail[i]
+			b := cn.base()
+			if !b.idleCounted {
+				i++
 				continue
 			}
-			if t := pc.expiry(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			if r := b.unusableLocked(now); r != closeReasonNone {
+				b.reason = r
+				hp.dropLocked(cn)
+				expired = append(expired, cn)
+				continue
+			}
+			if t := b.expiryLocked(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}
 			i++
 		}
-		for _, h := range slices.Clone(hp.h2) {
-			if !h.idleCounted {
-				continue
-			}
-			if r := h.expiredAt(now); r != closeReasonNone {
-				h.closing, h.reason = true, r
-				hp.removeH2Locked(h)
-				continue
-			}
-			if t := h.expiry(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
-				next = t
-			}
-		}
 		hp.mu.Unlock()
-		for i, pc := range expired {
-			c.idleRemoved(pc)
-			hp.discard(pc, reasons[i])
+		for _, cn := range expired {
+			cn.base().close(cn, cn.base().reason, false)
 		}
 	})
 	return next

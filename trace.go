@@ -1,6 +1,7 @@
 package httppool
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
@@ -42,17 +43,29 @@ func traceGetConn(t *httptrace.ClientTrace, key connectKey) {
 	}
 }
 
-func traceGotConn(t *httptrace.ClientTrace, co checkout) {
-	if t != nil && t.GotConn != nil {
-		info := httptrace.GotConnInfo{Reused: co.reused, WasIdle: co.wasIdle}
-		if co.c != nil {
-			info.Conn = co.c.nc
-		} else {
-			info.Conn = co.h2.nc
+func traceGotConn(t *try) {
+	if t.trace != nil && t.trace.GotConn != nil {
+		info := httptrace.GotConnInfo{Conn: t.conn.base().nc, Reused: t.reused, WasIdle: t.wasIdle}
+		if t.wasIdle {
+			info.IdleTime = t.idleTime
 		}
-		if co.wasIdle {
-			info.IdleTime = co.idleTime
-		}
-		t.GotConn(info)
+		t.trace.GotConn(info)
 	}
+}
+
+// tracePutIdleConn fires PutIdleConn once a response ended: with nil when
+// its connection stays pooled, or the reason it was closed instead.
+func tracePutIdleConn(t *httptrace.ClientTrace, closed closeReason) {
+	if t == nil || t.PutIdleConn == nil {
+		return
+	}
+	var err error
+	switch closed {
+	case closeReasonNone:
+	case closeReasonClosed:
+		err = ErrClosed
+	default:
+		err = errors.New("httppool: connection not pooled: " + closed.String())
+	}
+	t.PutIdleConn(err)
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"runtime"
 	"strings"
@@ -133,21 +134,91 @@ func (t *Transport) Shutdown(ctx context.Context) error {
 
 func (c *core) roundTrip(req *http.Request) (*http.Response, error) {
 	key, err := c.keyFor(req)
+	if err == nil {
+		err = validateRequest(req)
+	}
+	if err == nil && c.closed.Load() {
+		err = ErrClosed
+	}
+	if err == nil {
+		// As net/http does, a request whose context already ended dials nothing.
+		err = req.Context().Err()
+	}
 	if err != nil {
 		closeRequestBody(req)
 		return nil, err
 	}
-	if c.closed.Load() {
-		closeRequestBody(req)
-		return nil, ErrClosed
-	}
 	c.inflight.Add(1)
 	c.stats.requests.Add(1)
-	resp, err := c.roundTripWithRetry(req, key)
+	resp, err := c.send(req, key)
 	if err != nil {
 		c.requestDone()
 	}
 	return resp, err
+}
+
+// send sends req on a connection of key's pool and, when a try fails in a
+// way that says the server did not act on it, sends it again where that is
+// safe (see retryable). As database/sql's DB.retry does, the tries take
+// pooled connections and the last one takes a new connection.
+func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
+	ctx := req.Context()
+	trace := httptrace.ContextClientTrace(ctx)
+	free := maxUnprocessedResends // resends the server asked for, not counted in MaxRetries
+	for attempt := 0; ; attempt++ {
+		fresh := attempt > 0 && attempt == c.maxRetries
+		traceGetConn(trace, key)
+		t, err := c.checkout(ctx, key, fresh)
+		if err != nil {
+			closeRequestBody(req)
+			return nil, err
+		}
+		t.trace = trace
+		if t.reused {
+			c.stats.reused.Add(1)
+			c.logReused(&t)
+		}
+		traceGotConn(&t)
+		resp, out, err := t.conn.roundTrip(ctx, req, t)
+		if err == nil {
+			return resp, nil
+		}
+		retry, err := c.retryable(req, &t, out, attempt, err)
+		if !retry {
+			if !out.bodyStarted {
+				closeRequestBody(req)
+			}
+			return nil, err
+		}
+		if out.bodyStarted {
+			if req, err = rewind(req); err != nil {
+				return nil, err
+			}
+		}
+		c.stats.retries.Add(1)
+		// A server that said it did not process the request (REFUSED_STREAM,
+		// a GOAWAY that excluded it) may shut out the next connection too
+		// under load, so such resends do not use up MaxRetries, as with
+		// x/net; a bound keeps a server that refuses everything from looping.
+		if out.unprocessed && free > 0 {
+			free--
+			attempt--
+		}
+	}
+}
+
+// maxUnprocessedResends bounds the resends of one request that the server
+// said it did not process, which do not count against Config.MaxRetries.
+const maxUnprocessedResends = 10
+
+// checkout finds the host's pool, looking again if it retired meanwhile.
+func (c *core) checkout(ctx context.Context, key connectKey, fresh bool) (try, error) {
+	for {
+		t, err := c.hostPoolFor(key).get(ctx, fresh)
+		if err != errHostPoolDead {
+			return t, err
+		}
+	}
 }
 
 // requestDone ends one in-flight request; Shutdown waits for them all.
