@@ -239,4 +239,29 @@ type HTTP2Config struct {
 	// PingTimeout is how long the health check waits for the PING's answer
 	// before closing the connection. Zero means 15 s.
 	PingTimeout time.Duration
+
+	// WriteByteTimeout is how long a write to the connection may block
+	// before the connection is closed, as in http.HTTP2Config. Zero means
+	// no limit.
+	WriteByteTimeout time.Duration
+
+	// MaxReceiveBufferPerStream is each stream's flow-control window: how
+	// much of a response body the server may send before the reader reads
+	// it. Zero means 4 MiB, as in net/http.
+	MaxReceiveBufferPerStream int
+
+	// MaxReceiveBufferPerConnection is the connection's flow-control
+	// window. Credit is given back as data arrives, so that one unread
+	// body never stalls the other streams; the streams' windows bound what
+	// is buffered. Zero means 1 GiB; values under 64 KiB are ignored.
+	MaxReceiveBufferPerConnection int
+
+	// MaxReadFrameSize is the largest frame the server may send, from 16 KiB
+	// to 1 MiB. Zero means 16 KiB, the protocol's default.
+	MaxReadFrameSize int
+
+	// MaxDecoderHeaderTableSize and MaxEncoderHeaderTableSize bound the
+	// HPACK tables of response and request headers. Zero means 4 KiB.
+	MaxDecoderHeaderTableSize int
+	MaxEncoderHeaderTableSize int
 }

@@ -30,7 +30,7 @@ func gzipEncoded(ce []string) bool {
 
 // decodeGzip makes resp's body decompress as it is read, removing the
 // headers that described the compressed form.
-func decodeGzip(resp *http.Response, body *h1Body) {
+func decodeGzip(resp *http.Response, body io.ReadCloser) {
 	resp.Header.Del("Content-Encoding")
 	resp.Header.Del("Content-Length")
 	resp.ContentLength = -1
@@ -42,7 +42,7 @@ func decodeGzip(resp *http.Response, body *h1Body) {
 // Its decompressor is made on the first Read and goes back to the pool once
 // no Read can be inside it any more.
 type gzipBody struct {
-	body *h1Body
+	body io.ReadCloser // its Close interrupts a blocked Read
 
 	mu  sync.Mutex // held by Read; Close takes it after interrupting Read
 	zr  *gzip.Reader

@@ -165,6 +165,10 @@ func (hp *hostPool) takeLocked(now time.Time) (t try, stale conn) {
 			}
 			continue
 		}
+		if b.active >= cn.capacity() { // the server lowered its stream limit
+			hp.removeAvailLocked(cn)
+			continue
+		}
 		b.active++
 		b.served++
 		t = try{conn: cn, served: b.served, reused: b.served > 1}
@@ -312,6 +316,14 @@ func (hp *hostPool) settle(cn conn, ready <-chan struct{}, connecting chan struc
 	hp.mu.Lock()
 	hp.capacityChangedLocked(cn)
 	hp.endConnectLocked(connecting)
+	hp.mu.Unlock()
+}
+
+// capacityChanged makes cn available when it can take more requests than
+// it carries, as after the server raised its stream limit.
+func (hp *hostPool) capacityChanged(cn conn) {
+	hp.mu.Lock()
+	hp.capacityChangedLocked(cn)
 	hp.mu.Unlock()
 }
 

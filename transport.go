@@ -26,8 +26,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // Transport is an http.RoundTripper that pools connections per host.
@@ -50,7 +48,7 @@ type core struct {
 	dialer      func(ctx context.Context, network, addr string) (net.Conn, error)
 	tlsConfig   *tls.Config
 	proxy       func(*http.Request) (*url.URL, error) // nil: always direct
-	h2t         *http2.Transport
+	h2opts      *h2Options
 
 	protos     sync.Map // connectKey → proto, what hosts spoke, for pools made later
 	protoCount atomic.Int64
@@ -84,7 +82,7 @@ func New(cfg Config) *Transport {
 		c.dialer = d.DialContext
 	}
 	c.tlsConfig = newTLSConfig(cfg.TLSClientConfig)
-	c.h2t = newH2Transport(&c.cfg)
+	c.h2opts = newH2Options(&c.cfg)
 	c.proxy = proxyFunc(&c.cfg)
 	t := &Transport{c: c}
 	runtime.AddCleanup(t, func(c *core) { c.close() }, c)

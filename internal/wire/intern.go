@@ -145,3 +145,8 @@ func internHash(b []byte) int {
 	h ^= h >> 7
 	return int(h) & internMask
 }
+
+// CommonKeys returns the canonical header names the parser interns, so
+// that other protocols' decoders can share them.
+func CommonKeys() []string { return commonKeyList }
+

@@ -1,0 +1,650 @@
+package httppool
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/httppool/httppool/internal/wire"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// processFrame handles one frame from the server. It returns a connection
+// error; a stream's failure is the stream's alone.
+func (cc *h2Conn) processFrame(f http2.Frame) error {
+	if cc.opts.pingAfter > 0 {
+		cc.lastRead = time.Now()
+	}
+	if !cc.isSettled() {
+		if _, ok := f.(*http2.SettingsFrame); !ok {
+			return cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("server sent %s before its SETTINGS", f.Header().Type))
+		}
+	}
+	switch f := f.(type) {
+	case *http2.DataFrame:
+		return cc.onData(f)
+	case *http2.HeadersFrame:
+		return cc.onHeaders(f)
+	case *http2.ContinuationFrame:
+		return cc.onContinuation(f)
+	case *http2.SettingsFrame:
+		return cc.onSettings(f)
+	case *http2.PingFrame:
+		return cc.onPing(f)
+	case *http2.WindowUpdateFrame:
+		return cc.onWindowUpdate(f)
+	case *http2.RSTStreamFrame:
+		return cc.onReset(f)
+	case *http2.GoAwayFrame:
+		return cc.onGoAway(f)
+	case *http2.PushPromiseFrame:
+		return cc.protocolError(http2.ErrCodeProtocol, errors.New("server pushed a stream, which the client disabled"))
+	}
+	return cc.noteJunk() // PRIORITY and unknown frames
+}
+
+func (cc *h2Conn) isSettled() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.settled
+}
+
+// streamFor returns the open stream id names, nil for one that ended, or a
+// connection error for one the client never opened.
+func (cc *h2Conn) streamForLocked(id uint32) (*h2Stream, error) {
+	if id%2 == 0 || id >= cc.nextID {
+		return nil, cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("server sent a frame on stream %d, which the client never opened", id))
+	}
+	return cc.streams[id], nil
+}
+
+// onData takes a DATA frame under flow control: the connection's credit is
+// given back as it arrives (the streams' windows bound what is buffered),
+// the stream's as its body is read.
+func (cc *h2Conn) onData(f *http2.DataFrame) error {
+	length := int32(f.Length)
+	data := f.Data()
+	cc.mu.Lock()
+	s, err := cc.streamForLocked(f.StreamID)
+	if err != nil {
+		cc.mu.Unlock()
+		return err
+	}
+	cc.mu.Unlock()
+	// The read loop alone changes recvUnacked.
+	cc.recvUnacked += length
+	if cc.recvUnacked > cc.opts.connWindow {
+		return cc.protocolError(http2.ErrCodeFlowControl, errors.New("server sent more than the connection's window"))
+	}
+	if cc.recvUnacked >= cc.opts.connWindow/2 {
+		cc.queueWindowUpdate(0, cc.recvUnacked)
+		cc.recvUnacked = 0
+	}
+	cc.mu.Lock()
+	if s == nil || s.readClosed {
+		cc.mu.Unlock()
+		return cc.noteJunk() // a stream that ended: its data is dropped
+	}
+	var streamErr error
+	switch {
+	case !s.gotHeaders:
+		streamErr = errors.New("DATA before the response's HEADERS")
+	case length > s.recvAvail:
+		cc.mu.Unlock()
+		cc.resetStream(s, http2.ErrCodeFlowControl, errors.New("server sent more than the stream's window"))
+		return nil
+	case len(data) > 0 && s.noBody:
+		streamErr = errors.New("DATA in a response that has no body")
+	case s.remain >= 0 && int64(len(data)) > s.remain:
+		streamErr = errors.New("more DATA than the response's Content-Length")
+	}
+	if streamErr != nil {
+		cc.mu.Unlock()
+		cc.resetStream(s, http2.ErrCodeProtocol, streamErr)
+		return nil
+	}
+	s.recvAvail -= length
+	if pad := length - int32(len(data)); pad > 0 {
+		s.recvUnacked += pad // padding is never read: its credit goes back with the data's
+	}
+	if s.remain >= 0 {
+		s.remain -= int64(len(data))
+	}
+	if !s.bodyClosed {
+		s.data.write(data)
+	}
+	useless := len(data) == 0 && !f.StreamEnded()
+	var released bool
+	if f.StreamEnded() {
+		if s.remain > 0 {
+			s.err = fmt.Errorf("%w: response body shorter than its Content-Length", errShortBody)
+		}
+		released = s.closeReadLocked()
+	}
+	s.signal()
+	cc.mu.Unlock()
+	if released {
+		s.release()
+	}
+	if useless {
+		return cc.noteJunk()
+	}
+	return nil
+}
+
+// onHeaders starts a header block: a response head (perhaps informational)
+// or trailers. Blocks of streams that ended are decoded all the same, to
+// keep HPACK's state, and dropped.
+func (cc *h2Conn) onHeaders(f *http2.HeadersFrame) error {
+	cc.mu.Lock()
+	s, err := cc.streamForLocked(f.StreamID)
+	if s != nil && s.readClosed {
+		s = nil
+	}
+	limit := cc.opts.maxHeaderBytes
+	trailers := false
+	if s != nil {
+		s.responded = true
+		trailers = s.gotHeaders
+		if !trailers {
+			limit = s.headBudget
+		}
+	}
+	cc.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if s != nil && !trailers && s.trace != nil && s.trace.GotFirstResponseByte != nil && !s.firstByte {
+		s.firstByte = true
+		s.trace.GotFirstResponseByte()
+	}
+	cc.block.start(s, f.StreamID, f.StreamEnded(), trailers, limit)
+	return cc.blockFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+}
+
+func (cc *h2Conn) onContinuation(f *http2.ContinuationFrame) error {
+	b := &cc.block
+	b.frames++
+	if b.frames > h2MaxBlockFrames {
+		return cc.protocolError(http2.ErrCodeEnhanceYourCalm, fmt.Errorf("header block of more than %d frames", h2MaxBlockFrames))
+	}
+	return cc.blockFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+}
+
+// blockFragment decodes one fragment of the header block. As x/net does,
+// a fragment far larger than the header list may still grow by closes the
+// connection rather than be decoded.
+func (cc *h2Conn) blockFragment(frag []byte, end bool) error {
+	b := &cc.block
+	if int64(len(frag)) > 2*int64(max(b.limit-b.size, 0))+4096 {
+		return cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("%w (encoded block beyond twice the limit)", ErrResponseHeaderTooLarge))
+	}
+	if _, err := cc.dec.Write(frag); err != nil {
+		return cc.protocolError(http2.ErrCodeCompression, err)
+	}
+	if !end {
+		return nil
+	}
+	err := cc.dec.Close()
+	cc.dec.SetEmitEnabled(true)
+	if err != nil {
+		return cc.protocolError(http2.ErrCodeCompression, err)
+	}
+	return cc.endBlock()
+}
+
+// endBlock delivers a decoded header block to its stream.
+func (cc *h2Conn) endBlock() error {
+	b := &cc.block
+	defer b.reset()
+	s := b.s
+	if s == nil {
+		return cc.noteJunk()
+	}
+	switch {
+	case b.tooLarge:
+		cc.resetStream(s, http2.ErrCodeProtocol, ErrResponseHeaderTooLarge)
+		return nil
+	case b.invalid != nil:
+		cc.resetStream(s, http2.ErrCodeProtocol, b.invalid)
+		return nil
+	case b.trailers:
+		if !b.endStream || b.status != "" {
+			return cc.protocolError(http2.ErrCodeProtocol, errors.New("trailers without END_STREAM or with a pseudo-header"))
+		}
+		return cc.deliverTrailers(s, b)
+	}
+	code, ok := parseStatus(b.status)
+	if !ok {
+		cc.resetStream(s, http2.ErrCodeProtocol, fmt.Errorf("malformed :status %q", b.status))
+		return nil
+	}
+	if code < 200 {
+		return cc.deliverInformational(s, b, code)
+	}
+	return cc.deliverResponse(s, b, code)
+}
+
+// deliverInformational hands a 1xx response to httptrace. The heads of one
+// exchange share one budget of Config.MaxResponseHeaderBytes, as on HTTP/1.1.
+func (cc *h2Conn) deliverInformational(s *h2Stream, b *headerBlock, code int) error {
+	if b.endStream {
+		cc.resetStream(s, http2.ErrCodeProtocol, errors.New("informational response with END_STREAM"))
+		return nil
+	}
+	cc.mu.Lock()
+	s.headBudget -= b.size
+	if code == http.StatusContinue {
+		s.got100 = true
+		s.signal()
+	}
+	cc.mu.Unlock()
+	if err := s.got1xx(code, b.header()); err != nil {
+		cc.resetStream(s, http2.ErrCodeCancel, err)
+		return nil
+	}
+	cc.junk = 0
+	return nil
+}
+
+// connHeaders are HTTP/1.1 connection headers, which an HTTP/2 response
+// must not carry; they are dropped as x/net drops them.
+var connHeaders = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"}
+
+func (cc *h2Conn) deliverResponse(s *h2Stream, b *headerBlock, code int) error {
+	resp := s.resp
+	resp.StatusCode = code
+	resp.Status = statusLine(code, b.status)
+	resp.Header = b.header()
+	for _, k := range connHeaders {
+		delete(resp.Header, k)
+	}
+	if t := resp.Header["Trailer"]; len(t) > 0 {
+		resp.Trailer = make(http.Header, len(t))
+		for _, v := range t {
+			for k := range strings.SplitSeq(v, ",") {
+				if k = strings.TrimSpace(k); k != "" {
+					resp.Trailer[http.CanonicalHeaderKey(k)] = nil
+				}
+			}
+		}
+		delete(resp.Header, "Trailer")
+	}
+	resp.ContentLength = -1
+	if cl := resp.Header["Content-Length"]; len(cl) > 0 {
+		n, err := strconv.ParseUint(cl[0], 10, 63)
+		if err == nil && !differ(cl) {
+			resp.ContentLength = int64(n)
+			resp.Header["Content-Length"] = cl[:1]
+		} else {
+			delete(resp.Header, "Content-Length")
+		}
+	}
+	cc.mu.Lock()
+	s.gotHeaders = true
+	s.noBody = s.isHead || code == http.StatusNoContent || code == http.StatusNotModified
+	s.remain = resp.ContentLength
+	if s.noBody {
+		s.remain = -1
+	}
+	var released bool
+	if b.endStream {
+		if resp.ContentLength < 0 && !s.isHead {
+			resp.ContentLength = 0
+		}
+		if resp.ContentLength > 0 && !s.noBody {
+			s.err = fmt.Errorf("%w: response ended before its Content-Length", errShortBody)
+		}
+		released = s.closeReadLocked()
+	}
+	if code > 299 {
+		s.stopUpload = true // the server does not want the rest of the body
+		cc.windowWait.Broadcast()
+	}
+	s.signal()
+	cc.mu.Unlock()
+	if released {
+		s.release()
+	}
+	cc.junk = 0
+	return nil
+}
+
+func (cc *h2Conn) deliverTrailers(s *h2Stream, b *headerBlock) error {
+	h := b.header()
+	cc.mu.Lock()
+	s.trailer = h
+	released := s.closeReadLocked()
+	if s.remain > 0 {
+		s.err = fmt.Errorf("%w: response body shorter than its Content-Length", errShortBody)
+	}
+	s.signal()
+	cc.mu.Unlock()
+	if released {
+		s.release()
+	}
+	return nil
+}
+
+// errShortBody is the cause of a body that ended before its Content-Length.
+var errShortBody = errors.New("httppool: unexpected EOF")
+
+func differ(values []string) bool {
+	for _, v := range values[1:] {
+		if v != values[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// onSettings applies the server's SETTINGS and acknowledges them. The
+// first ones tell the pool how many streams the connection may carry.
+func (cc *h2Conn) onSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	first := false
+	cc.wmu.Lock()
+	cc.mu.Lock()
+	if !cc.settled {
+		first = true
+		cc.settled = true
+		cc.maxStreams.Store(1000) // no limit announced: x/net's default
+	}
+	err := f.ForeachSetting(func(st http2.Setting) error {
+		if err := st.Valid(); err != nil {
+			return err
+		}
+		switch st.ID {
+		case http2.SettingMaxConcurrentStreams:
+			cc.maxStreams.Store(int32(min(st.Val, math.MaxInt32)))
+		case http2.SettingInitialWindowSize:
+			delta := int32(st.Val) - cc.initialWindow
+			for _, s := range cc.streams {
+				if int64(s.sendWindow)+int64(delta) > math.MaxInt32 {
+					return http2.ConnectionError(http2.ErrCodeFlowControl)
+				}
+				s.sendWindow += delta
+			}
+			cc.initialWindow = int32(st.Val)
+			cc.windowWait.Broadcast()
+		case http2.SettingMaxFrameSize:
+			cc.peerMaxFrame = st.Val
+		case http2.SettingHeaderTableSize:
+			cc.enc.SetMaxDynamicTableSize(st.Val)
+		case http2.SettingMaxHeaderListSize:
+			cc.peerMaxHeaderList = st.Val
+		}
+		return nil
+	})
+	if first {
+		close(cc.readyCh)
+	}
+	cc.mu.Unlock()
+	if err == nil {
+		cc.queueSettingsAckLocked()
+	}
+	cc.wmu.Unlock()
+	if err != nil {
+		var ce http2.ConnectionError
+		if errors.As(err, &ce) {
+			return cc.protocolError(http2.ErrCode(ce), errors.New("SETTINGS value out of range"))
+		}
+		return cc.protocolError(http2.ErrCodeProtocol, err)
+	}
+	cc.hp.capacityChanged(cc)
+	if !first {
+		return cc.noteJunk()
+	}
+	return nil
+}
+
+func (cc *h2Conn) onPing(f *http2.PingFrame) error {
+	if f.IsAck() {
+		if f.Data == h2HealthPing && !cc.pingSent.IsZero() {
+			cc.pingSent = time.Time{}
+			return nil
+		}
+		return cc.noteJunk()
+	}
+	cc.queuePing(true, f.Data)
+	return cc.noteJunk()
+}
+
+func (cc *h2Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	cc.mu.Lock()
+	if f.StreamID == 0 {
+		defer cc.mu.Unlock()
+		if int64(cc.sendWindow)+int64(f.Increment) > math.MaxInt32 {
+			return cc.protocolError(http2.ErrCodeFlowControl, errors.New("WINDOW_UPDATE took the connection's window over 2^31-1"))
+		}
+		cc.sendWindow += int32(f.Increment)
+		cc.windowWait.Broadcast()
+		return nil
+	}
+	s, err := cc.streamForLocked(f.StreamID)
+	if err != nil || s == nil {
+		cc.mu.Unlock()
+		return err
+	}
+	overflow := int64(s.sendWindow)+int64(f.Increment) > math.MaxInt32
+	if !overflow {
+		s.sendWindow += int32(f.Increment)
+		cc.windowWait.Broadcast()
+	}
+	cc.mu.Unlock()
+	if overflow {
+		cc.resetStream(s, http2.ErrCodeFlowControl, errors.New("WINDOW_UPDATE took the stream's window over 2^31-1"))
+	}
+	return nil
+}
+
+// onReset ends a stream the server reset. REFUSED_STREAM before any
+// response means the server did not process the request; NO_ERROR after
+// a complete response only stops the request body.
+func (cc *h2Conn) onReset(f *http2.RSTStreamFrame) error {
+	cc.mu.Lock()
+	s, err := cc.streamForLocked(f.StreamID)
+	if err != nil || s == nil {
+		cc.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return cc.noteJunk()
+	}
+	s.writeClosed = true // the server will read no more of it
+	if f.ErrCode == http2.ErrCodeNo && s.readClosed {
+		s.stopUpload = true
+		released := s.maybeReleaseLocked()
+		cc.windowWait.Broadcast()
+		cc.mu.Unlock()
+		if released {
+			s.release()
+		}
+		return nil
+	}
+	s.unprocessed = f.ErrCode == http2.ErrCodeRefusedStream && !s.responded
+	released := s.failLocked(&StreamResetError{Proto: "HTTP/2.0", Code: uint64(f.ErrCode)})
+	cc.mu.Unlock()
+	if released {
+		s.release()
+	}
+	return nil
+}
+
+// onGoAway stops new streams; those above the last stream the server will
+// process fail as not processed, to be sent again elsewhere, and the rest
+// finish.
+func (cc *h2Conn) onGoAway(f *http2.GoAwayFrame) error {
+	ga := &GoAwayError{Proto: "HTTP/2.0", Code: uint64(f.ErrCode), LastStreamID: uint64(f.LastStreamID), Debug: string(f.DebugData())}
+	var ended []*h2Stream
+	cc.mu.Lock()
+	if cc.goAway != nil && cc.goAway.LastStreamID < ga.LastStreamID {
+		ga.LastStreamID = cc.goAway.LastStreamID // it may only go down
+	}
+	cc.goAway = ga
+	for id, s := range cc.streams {
+		if uint64(id) > ga.LastStreamID {
+			s.unprocessed = true
+			if s.failLocked(ga) {
+				ended = append(ended, s)
+			}
+		}
+	}
+	cc.mu.Unlock()
+	for _, s := range ended {
+		s.release()
+	}
+	cc.hp.retire(cc, closeReasonGoAway)
+	return nil
+}
+
+// headerBlock decodes one header block as HPACK emits its fields, counting
+// their size as x/net and SETTINGS_MAX_HEADER_LIST_SIZE count it, so that
+// nothing past the limit is kept, however small the compressed block.
+type headerBlock struct {
+	cc        *h2Conn
+	s         *h2Stream // nil: decoded for HPACK's state only, then dropped
+	id        uint32
+	endStream bool
+	trailers  bool
+	frames    int
+	limit     int
+	size      int
+	tooLarge  bool
+	invalid   error
+	regular   bool
+	status    string
+	fields    []h2Field
+}
+
+type h2Field struct{ name, value string }
+
+func (b *headerBlock) start(s *h2Stream, id uint32, endStream, trailers bool, limit int) {
+	b.s, b.id, b.endStream, b.trailers, b.limit = s, id, endStream, trailers, limit
+	b.frames = 1
+}
+
+func (b *headerBlock) reset() {
+	clear(b.fields)
+	*b = headerBlock{cc: b.cc, fields: b.fields[:0]}
+}
+
+func (b *headerBlock) emit(f hpack.HeaderField) {
+	b.size += int(f.Size())
+	if b.size > b.limit {
+		b.tooLarge = true
+		b.cc.dec.SetEmitEnabled(false)
+		return
+	}
+	if b.s == nil || b.invalid != nil {
+		return
+	}
+	if !httpguts.ValidHeaderFieldValue(f.Value) {
+		b.invalid = fmt.Errorf("invalid value for header %q", f.Name)
+		return
+	}
+	if strings.HasPrefix(f.Name, ":") {
+		if b.regular || f.Name != ":status" || b.status != "" || b.trailers {
+			b.invalid = fmt.Errorf("invalid pseudo-header %q", f.Name)
+			return
+		}
+		b.status = f.Value
+		return
+	}
+	b.regular = true
+	if !validWireName(f.Name) {
+		b.invalid = fmt.Errorf("invalid header name %q", f.Name)
+		return
+	}
+	b.fields = append(b.fields, h2Field{f.Name, f.Value})
+}
+
+// header builds the block's http.Header: one map, and one array holding
+// the values of every single-valued field.
+func (b *headerBlock) header() http.Header {
+	h := make(http.Header, len(b.fields))
+	strs := make([]string, len(b.fields))
+	for _, f := range b.fields {
+		k := canonicalKey(f.name)
+		if vv := h[k]; vv != nil {
+			h[k] = append(vv, f.value)
+			continue
+		}
+		vv := strs[:1:1]
+		strs = strs[1:]
+		vv[0] = f.value
+		h[k] = vv
+	}
+	return h
+}
+
+// validWireName reports a valid HTTP/2 field name: a token in lower case.
+func validWireName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalKeys maps the lower-case names of common headers to their
+// canonical form, so that decoding them allocates nothing.
+var canonicalKeys = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range wire.CommonKeys() {
+		m[strings.ToLower(k)] = k
+	}
+	return m
+}()
+
+func canonicalKey(name string) string {
+	if k, ok := canonicalKeys[name]; ok {
+		return k
+	}
+	return http.CanonicalHeaderKey(name)
+}
+
+// statusLines holds "<code> <reason>" for the codes net/http names.
+var statusLines = func() (t [600]string) {
+	for code := range t {
+		if text := http.StatusText(code); text != "" {
+			t[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+	return t
+}()
+
+func statusLine(code int, status string) string {
+	if code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
+	}
+	return status
+}
+
+// parseStatus reads a :status value: three digits.
+func parseStatus(s string) (int, bool) {
+	if len(s) != 3 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < 3; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, n >= 100
+}
