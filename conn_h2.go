@@ -62,10 +62,10 @@ type h2Conn struct {
 	recvUnacked int32       // connection-level credit not yet given back
 	junk        int         // frames that did no work since junkSince: the flood budget
 	junkSince   time.Time
-	armed       time.Time   // the read deadline set, zero if none
-	lastRead    time.Time   // when a frame last arrived, for health checks
-	pingSent    time.Time   // a health-check PING awaits its answer since then
-	idleSince   time.Time   // when the last stream ended, for parking
+	armed       time.Time // the read deadline set, zero if none
+	lastRead    time.Time // when a frame last arrived, for health checks
+	pingSent    time.Time // a health-check PING awaits its answer since then
+	idleSince   time.Time // when the last stream ended, for parking
 
 	h2Writer
 }

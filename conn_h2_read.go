@@ -64,6 +64,7 @@ func (cc *h2Conn) releaseReadBuffers() {
 // readLoop reads and handles frames until the connection fails or, with
 // no stream left for a while, it parks.
 func (cc *h2Conn) readLoop() {
+	cc.armDeadline()
 	for {
 		f, err := cc.readFrame()
 		if err == nil {

@@ -73,7 +73,6 @@ func (h *h2Harness) wantStreamOrConnReset(sc *h2ServerConn, id uint32) {
 }
 
 func TestH2HostileHeaderListTooLarge(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{MaxResponseHeaderBytes: 8 << 10})
 		rt, sc, id := startRequest(h)
@@ -92,7 +91,6 @@ func TestH2HostileHeaderListTooLarge(t *testing.T) {
 }
 
 func TestH2HostileHPACKBomb(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{}) // MaxResponseHeaderBytes: 1 MiB
 		rt, sc, id := startRequest(h)
@@ -134,7 +132,6 @@ func TestH2HostileHPACKBomb(t *testing.T) {
 }
 
 func TestH2HostileEndlessContinuation(t *testing.T) {
-	requireNewH2Engine(t)
 	for _, tc := range []struct {
 		name string
 		frag []byte
@@ -169,7 +166,6 @@ func TestH2HostileEndlessContinuation(t *testing.T) {
 }
 
 func TestH2HostileFlood(t *testing.T) {
-	requireNewH2Engine(t)
 	ping := [8]byte{'f', 'l', 'o', 'o', 'd'}
 	for _, tc := range []struct {
 		name string
@@ -239,7 +235,6 @@ func TestH2HostileFewPingsAreFine(t *testing.T) {
 }
 
 func TestH2HostileConnectionWindowOverflow(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt, sc, _ := startRequest(h)
@@ -252,7 +247,6 @@ func TestH2HostileConnectionWindowOverflow(t *testing.T) {
 }
 
 func TestH2HostileStreamWindowOverflow(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt, sc, id := startRequest(h)
@@ -265,7 +259,6 @@ func TestH2HostileStreamWindowOverflow(t *testing.T) {
 }
 
 func TestH2HostileDataBeyondWindow(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt, sc, id := startRequest(h)
@@ -294,7 +287,6 @@ func TestH2HostileDataBeyondWindow(t *testing.T) {
 }
 
 func TestH2HostileFramesOnStreamsNeverOpened(t *testing.T) {
-	requireNewH2Engine(t)
 	for _, tc := range []struct {
 		name  string
 		write func(sc *h2ServerConn, id uint32)
@@ -330,7 +322,6 @@ func TestH2HostileFramesOnStreamsNeverOpened(t *testing.T) {
 }
 
 func TestH2HostileRefusesEveryStream(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt := h.get("http://a.test/")
@@ -364,7 +355,6 @@ func TestH2HostileRefusesEveryStream(t *testing.T) {
 }
 
 func TestH2HostileGoAwayZeroLeftOpen(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt, sc, _ := startRequest(h)
@@ -382,7 +372,6 @@ func TestH2HostileGoAwayZeroLeftOpen(t *testing.T) {
 }
 
 func TestH2HostileNoSettings(t *testing.T) {
-	requireNewH2Engine(t)
 	for _, timeout := range []time.Duration{0, 2 * time.Second} {
 		t.Run(fmt.Sprintf("HandshakeTimeout=%v", timeout), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -410,7 +399,6 @@ func TestH2HostileNoSettings(t *testing.T) {
 }
 
 func TestH2HostileFirstFrameNotSettings(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt := h.get("http://a.test/")
@@ -446,7 +434,6 @@ func TestH2HostileCloseMidBody(t *testing.T) {
 }
 
 func TestH2HostileCloseBeforeResponse(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt, sc, _ := startRequest(h)
@@ -461,7 +448,6 @@ func TestH2HostileCloseBeforeResponse(t *testing.T) {
 }
 
 func TestH2HostileReadAfterBodyClose(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt, sc, id := startRequest(h)

@@ -243,7 +243,6 @@ func TestH2ScriptGoAwayResendsUnprocessedStreams(t *testing.T) {
 }
 
 func TestH2ScriptCloseSendsGoAway(t *testing.T) {
-	requireNewH2Engine(t)
 	synctest.Test(t, func(t *testing.T) {
 		h := newH2Harness(t, Config{})
 		rt := h.get("http://a.test/")

@@ -34,17 +34,6 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// requireNewH2Engine marks a test that today's HTTP/2 engine (x/net's
-// ClientConn) fails: it skips the test when HTTPPOOL_OLD_H2=1, so that the
-// suite can run green against the old engine while the new one is written.
-// The helper goes away once the new engine is merged.
-func requireNewH2Engine(t *testing.T) {
-	t.Helper()
-	if os.Getenv("HTTPPOOL_OLD_H2") == "1" {
-		t.Skip("HTTPPOOL_OLD_H2=1: today's HTTP/2 engine fails this test")
-	}
-}
-
 // scriptToClientBuffer bounds the bytes the server may write ahead of the
 // client's reads, so that a server writing endlessly blocks, as over TCP,
 // and finds its writes failing once the client closes the connection. The

@@ -149,4 +149,3 @@ func internHash(b []byte) int {
 // CommonKeys returns the canonical header names the parser interns, so
 // that other protocols' decoders can share them.
 func CommonKeys() []string { return commonKeyList }
-
