@@ -222,7 +222,11 @@ func (r *runResult) problem() string {
 		parts = append(parts, fmt.Sprintf("%d of %d responses had a status outside %s (--accept-status accepts others)",
 			r.otherStatus, r.ok+r.otherStatus, r.accepted))
 	}
-	if r.stopped != "" {
+	switch r.stopped {
+	case "":
+	case stoppedInterrupted:
+		parts = append(parts, "interrupted")
+	default:
 		parts = append(parts, "the run stopped early (see the report)")
 	}
 	return strings.Join(parts, "; ")

@@ -55,6 +55,9 @@ const (
 	progressEvery = 100 * time.Millisecond // how often the progress bar is redrawn
 )
 
+// stoppedInterrupted is runResult.stopped for a run ended by an interrupt.
+const stoppedInterrupted = "interrupted"
+
 // abortAfter is how many failures with no response at all stop a run: an
 // unreachable server should not take the whole -n or -d to say so.
 func abortAfter(c int) int64 {
@@ -159,7 +162,7 @@ func runLoad(ctx context.Context, lc *loadClient, plan runPlan) *runResult {
 	res.pool = lc.report(peakOpen)
 	switch {
 	case ctx.Err() != nil:
-		res.stopped = "interrupted"
+		res.stopped = stoppedInterrupted
 	case r.isStopped():
 		res.stopped = r.cause.Error()
 	}

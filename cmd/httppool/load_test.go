@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -525,5 +527,41 @@ func TestSubcommandHelp(t *testing.T) {
 				t.Errorf("%q: help lacks %q:\n%s", tc.args, want, out)
 			}
 		}
+	}
+}
+
+func TestLoadInterrupted(t *testing.T) {
+	var served, blocked atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) <= 3 {
+			return
+		}
+		blocked.Add(1)
+		<-r.Context().Done() // held until the client gives up
+	})
+	srv := startTestServer(t, h, serverOptions{})
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	go func() {
+		if waitFor(ctx, 10*time.Second, func() bool { return blocked.Load() == 2 }) {
+			interrupt()
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"load", "--json", "-n", "100", "-c", "2", srv.URL + "/"}, &stdout, &stderr)
+	if code != exitFailed || stderr.String() != "httppool load: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 1 and one line saying it was interrupted", code, stderr.String())
+	}
+	var res loadOutput
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	run := res.Runs[0]
+	if run.Requests != 5 || run.OK != 3 || run.CutShort != 2 || run.Failed != 0 || run.Stopped != "interrupted" {
+		t.Errorf("requests %d: ok %d, cut short %d, failed %d, stopped %q; want 5: 3 OK and the 2 in flight cut short by the interrupt",
+			run.Requests, run.OK, run.CutShort, run.Failed, run.Stopped)
+	}
+	if run.Pool.Attempts != run.Requests {
+		t.Errorf("%d attempts for %d requests; want the same", run.Pool.Attempts, run.Requests)
 	}
 }
