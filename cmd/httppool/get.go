@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/httppool/httppool"
@@ -17,7 +20,11 @@ import (
 type getOptions struct {
 	urls     []string
 	repeat   int
+	method   string
 	headers  headerFlag
+	data     []byte // the request body; nil: none
+	include  bool   // show each response's headers
+	output   string // the file that gets the response bodies; "": none
 	insecure bool
 	asJSON   bool
 	timeout  time.Duration
@@ -28,7 +35,12 @@ func runGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	opt := &getOptions{}
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	fs.IntVar(&opt.repeat, "r", 1, "times to fetch each URL")
+	fs.StringVar(&opt.method, "X", "", "method")
 	fs.Var(&opt.headers, "H", "header")
+	data := fs.String("d", "", "request body")
+	fs.StringVar(data, "data", "", "request body")
+	fs.BoolVar(&opt.include, "i", false, "show response headers")
+	fs.StringVar(&opt.output, "o", "", "write response bodies to this file")
 	fs.BoolVar(&opt.insecure, "insecure", false, "skip certificate verification")
 	fs.BoolVar(&opt.asJSON, "json", false, "print JSON")
 	fs.DurationVar(&opt.timeout, "t", defaultRequestTimeout, "timeout of each request")
@@ -44,6 +56,20 @@ func runGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case opt.timeout <= 0:
 		return usageError(stderr, "get", getUsage, fmt.Sprintf("-t must be positive, got %s", opt.timeout))
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["d"] || set["data"] {
+		var err error
+		if opt.data, err = readData(*data); err != nil {
+			return usageError(stderr, "get", getUsage, "-d: "+err.Error())
+		}
+	}
+	if opt.method == "" {
+		opt.method = http.MethodGet
+		if opt.data != nil {
+			opt.method = http.MethodPost // as curl does
+		}
+	}
 	for _, s := range positional {
 		u, err := parseTarget(s)
 		if err != nil {
@@ -51,7 +77,39 @@ func runGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		opt.urls = append(opt.urls, u.String())
 	}
+	if _, err := opt.newRequest(ctx, opt.urls[0]); err != nil {
+		return usageError(stderr, "get", getUsage, err.Error())
+	}
 	return get(ctx, opt, stdout, stderr)
+}
+
+// readData returns the body -d gives: its text, or with a leading "@" the
+// contents of the file it names, sent as they are.
+func readData(arg string) ([]byte, error) {
+	name, isFile := strings.CutPrefix(arg, "@")
+	if !isFile {
+		return []byte(arg), nil
+	}
+	return os.ReadFile(name)
+}
+
+// newRequest returns one request of get for u: the method, the body and
+// the headers of the command line. A body without a Content-Type header is
+// sent as a form, application/x-www-form-urlencoded, as curl does.
+func (o *getOptions) newRequest(ctx context.Context, u string) (*http.Request, error) {
+	var body io.Reader
+	if o.data != nil {
+		body = bytes.NewReader(o.data)
+	}
+	req, err := http.NewRequestWithContext(ctx, o.method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	o.headers.apply(req)
+	if o.data != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return req, nil
 }
 
 // getJSON is the output of "get --json".
@@ -72,6 +130,16 @@ func get(ctx context.Context, opt *getOptions, stdout, stderr io.Writer) int {
 			return http.ErrUseLastResponse
 		},
 	}
+	bodies := io.Discard
+	if opt.output != "" {
+		f, err := os.Create(opt.output)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s get: %v\n", programName, err)
+			return exitFailed
+		}
+		defer f.Close()
+		bodies = f
+	}
 	if !opt.asJSON {
 		writeGetHeader(stdout)
 	}
@@ -82,14 +150,14 @@ func get(ctx context.Context, opt *getOptions, stdout, stderr io.Writer) int {
 			if ctx.Err() != nil {
 				break
 			}
-			rec := getOne(ctx, client, u, &opt.headers)
+			rec := opt.getOne(ctx, client, u, bodies)
 			rec.N = len(records) + 1
 			if rec.Error != "" {
 				failed++
 			}
 			records = append(records, rec)
 			if !opt.asJSON {
-				writeGetLine(stdout, rec)
+				writeGetLine(stdout, rec, opt.include)
 			}
 		}
 	}
@@ -115,26 +183,30 @@ func get(ctx context.Context, opt *getOptions, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// getOne fetches u, reads the body to its end and returns what it saw.
-func getOne(ctx context.Context, client *http.Client, u string, headers *headerFlag) getRecord {
+// getOne fetches u, copies the body to bodies and returns what it saw.
+func (o *getOptions) getOne(ctx context.Context, client *http.Client, u string, bodies io.Writer) getRecord {
 	tm := &timings{}
-	req, err := http.NewRequestWithContext(tm.withTrace(ctx), http.MethodGet, u, nil)
+	req, err := o.newRequest(tm.withTrace(ctx), u)
 	if err != nil {
 		return getRecord{URL: u, Error: err.Error()}
 	}
-	headers.apply(req)
 	tm.start = time.Now()
 	resp, err := client.Do(req)
 	var n int64
 	if err == nil {
-		n, err = io.Copy(io.Discard, resp.Body)
+		n, err = io.Copy(bodies, resp.Body)
 		resp.Body.Close()
 	}
 	rec := tm.record(time.Since(tm.start))
 	rec.URL = u
+	rec.Method = req.Method
 	rec.BodyBytes = n
 	if resp != nil {
 		rec.Status, rec.Proto = resp.StatusCode, resp.Proto
+		if o.include {
+			rec.StatusLine = resp.Proto + " " + resp.Status
+			rec.Header = resp.Header
+		}
 	}
 	if err != nil {
 		rec.Error = fmt.Sprintf("%s: %v", errorKindLabels[errorKind(err)], err)
@@ -148,15 +220,23 @@ func getUsage(w io.Writer) {
 
 Fetches each URL through one httppool Transport and prints, per request, the
 status, the protocol, the connection (its local address), whether it was
-reused and how long it had been idle, and the timings: DNS, connect, TLS,
-first byte, total. Like curl -w, but showing the pool. With -r, the URLs are
-fetched in turn, N rounds. Redirects are not followed. The line at the end is
-the Transport's Stats. "?" marks what the Transport did not report through
-httptrace's GotConn hook.
+reused and how long it had been idle, the timings (DNS, connect, TLS, first
+byte, total) and the size of the response body. Like curl -w, but showing the
+pool. With -r, the URLs are fetched in turn, N rounds. Redirects are not
+followed. The line at the end is the Transport's Stats. "?" marks what the
+Transport did not report through httptrace's GotConn hook.
 
 Flags:
   -r N              fetch each URL N times (default 1)
+  -X METHOD         request method (default GET, or POST with -d)
   -H "Name: value"  add a request header; repeatable ("Host: x" sets the Host)
+  -d, --data TEXT   send TEXT as the request body, or with @FILE the contents of
+                    FILE as they are; as with curl, the Content-Type is
+                    application/x-www-form-urlencoded unless -H sets one
+  -i                show each response's status line and headers under its line
+                    (in "header" with --json)
+  -o FILE           write the response bodies to FILE, one after another
+                    (by default they are read and dropped)
   -t DURATION       timeout of each request (default %[2]s)
   --insecure        do not verify the server's certificate
   --json            print {requests: [...], pool: {...}} as JSON
@@ -168,6 +248,8 @@ failed, 2 for a usage error.
 Examples:
   %[1]s get -r 3 https://example.com/       # the 2nd and 3rd reuse the connection
   %[1]s get http://127.0.0.1:8080/a http://localhost:8080/b
+  %[1]s get -i -o page.html https://example.com/
+  %[1]s get -X PUT -H "Content-Type: application/json" -d @item.json http://127.0.0.1:8080/items/1
   %[1]s get --json -r 2 https://localhost:8443/ --insecure | jq '.requests[].reused'
 `, programName, defaultRequestTimeout)
 }

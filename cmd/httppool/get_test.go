@@ -2,6 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,15 +27,15 @@ func TestGetText(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("%d lines, want a heading, 2 requests, a blank and the pool:\n%s", len(lines), out)
 	}
-	for _, col := range []string{"status", "proto", "conn", "reused", "idle", "dns", "connect", "tls", "1st byte", "total", "url"} {
+	for _, col := range []string{"status", "proto", "conn", "reused", "idle", "dns", "connect", "tls", "1st byte", "total", "size", "url"} {
 		if !strings.Contains(lines[0], col) {
 			t.Errorf("heading lacks %q: %s", col, lines[0])
 		}
 	}
 	first, second := strings.Fields(lines[1]), strings.Fields(lines[2])
-	// #, status, proto, conn, reused, idle, dns, connect, tls, 1st byte, total, url
-	if len(first) != 12 || len(second) != 12 {
-		t.Fatalf("request lines do not have 12 fields:\n%s", out)
+	// #, status, proto, conn, reused, idle, dns, connect, tls, 1st byte, total, size, url
+	if len(first) != 13 || len(second) != 13 {
+		t.Fatalf("request lines do not have 13 fields:\n%s", out)
 	}
 	if first[1] != "200" || first[2] != "HTTP/1.1" || first[4] != "no" || first[5] != "-" || first[7] == "-" {
 		t.Errorf("first request: %q; want 200 HTTP/1.1, not reused, not idle, with a connect time", lines[1])
@@ -41,8 +46,11 @@ func TestGetText(t *testing.T) {
 	if !strings.HasPrefix(first[3], "127.0.0.1:") || first[3] != second[3] {
 		t.Errorf("connections %q and %q; want the same loopback address", first[3], second[3])
 	}
-	if first[11] != srv.URL+"/" {
-		t.Errorf("url %q, want %q", first[11], srv.URL+"/")
+	if first[11] != "3B" || second[11] != "3B" {
+		t.Errorf("sizes %q and %q, want 3B: the body is \"ok\\n\"", first[11], second[11])
+	}
+	if first[12] != srv.URL+"/" {
+		t.Errorf("url %q, want %q", first[12], srv.URL+"/")
 	}
 	if !strings.Contains(lines[4], "pool: requests 2, dials 1, reused 1") {
 		t.Errorf("pool line: %q", lines[4])
@@ -126,6 +134,78 @@ func runGetJSON(t *testing.T, args ...string) getOutput {
 	return res
 }
 
+// echoHandler answers each request with its method, Content-Type, X-Test
+// header and body, one a line, under the status 201 and a header
+// X-Echo: yes.
+func echoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Echo", "yes")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, "%s\n%s\n%s\n%s", r.Method, r.Header.Get("Content-Type"), r.Header.Get("X-Test"), body)
+	})
+}
+
+func TestGetRequestShape(t *testing.T) {
+	srv := startTestServer(t, echoHandler(), serverOptions{})
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.json")
+	if err := os.WriteFile(data, []byte("{\"a\": 1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string // the echo: method, Content-Type, X-Test, body
+	}{
+		{nil, "GET\n\n\n"},
+		{[]string{"-X", "DELETE", "-H", "X-Test: 1"}, "DELETE\n\n1\n"},
+		{[]string{"-d", "a=1&b=2"}, "POST\napplication/x-www-form-urlencoded\n\na=1&b=2"},
+		{[]string{"--data", "@" + data, "-X", "PUT", "-H", "Content-Type: application/json"}, "PUT\napplication/json\n\n{\"a\": 1}\n"},
+		{[]string{"-d", "", "-H", "X-Test: a", "-H", "X-Test: b"}, "POST\napplication/x-www-form-urlencoded\na\n"},
+	} {
+		out := filepath.Join(dir, "out")
+		args := append([]string{"-o", out, "-r", "2"}, tc.args...)
+		res := runGetJSON(t, append(args, srv.URL+"/")...)
+		got, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want+tc.want {
+			t.Errorf("%q: -o wrote %q, want the echo %q twice", tc.args, got, tc.want)
+		}
+		for _, r := range res.Requests {
+			if r.Status != 201 || r.BodyBytes != int64(len(tc.want)) || r.Method != strings.Fields(tc.want)[0] {
+				t.Errorf("%q: status %d, %d body bytes, method %q; want 201, %d bytes, %s",
+					tc.args, r.Status, r.BodyBytes, r.Method, len(tc.want), strings.Fields(tc.want)[0])
+			}
+			if r.Header != nil || r.StatusLine != "" {
+				t.Errorf("%q: headers %v without -i", tc.args, r.Header)
+			}
+		}
+	}
+}
+
+func TestGetIncludeHeaders(t *testing.T) {
+	srv := startTestServer(t, echoHandler(), serverOptions{})
+	code, out, errOut := runCLI("get", "-i", srv.URL+"/")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q; want 0 and nothing\n%s", code, errOut, out)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 4 || lines[2] != "    HTTP/1.1 201 Created" {
+		t.Fatalf("no status line under the request's line:\n%s", out)
+	}
+	for _, want := range []string{"\n    X-Echo: yes\n", "\n    Content-Length: 6\n", "\n    Date: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	res := runGetJSON(t, "-i", srv.URL+"/")
+	if r := res.Requests[0]; r.StatusLine != "HTTP/1.1 201 Created" || r.Header.Get("X-Echo") != "yes" {
+		t.Errorf("status line %q, header %v; want 201 Created and X-Echo", r.StatusLine, r.Header)
+	}
+}
+
 func TestGetUnreachable(t *testing.T) {
 	url := closedPortURL(t)
 	code, out, errOut := runCLI("get", url)
@@ -149,6 +229,8 @@ func TestGetUsageErrors(t *testing.T) {
 		{[]string{"localhost:8080"}, "the scheme must be http or https"},
 		{[]string{"http://"}, "no host"},
 		{[]string{"-H", ":x", "http://127.0.0.1:1/"}, `not of the form "Name: value"`},
+		{[]string{"-X", "BAD METHOD", "http://127.0.0.1:1/"}, "invalid method"},
+		{[]string{"-d", "@/nonexistent/data", "http://127.0.0.1:1/"}, "-d: open /nonexistent/data"},
 	} {
 		code, out, errOut := runCLI(append([]string{"get"}, tc.args...)...)
 		if code != exitUsage {

@@ -5,8 +5,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +22,7 @@ import (
 type getRecord struct {
 	N           int      `json:"n"`
 	URL         string   `json:"url"`
+	Method      string   `json:"method"`
 	Status      int      `json:"status,omitempty"`
 	Proto       string   `json:"protocol,omitempty"`
 	Conn        string   `json:"conn,omitempty"` // the connection's local address: its identity
@@ -31,7 +36,10 @@ type getRecord struct {
 	FirstByteMS *float64 `json:"first_byte_ms"`
 	TotalMS     float64  `json:"total_ms"`
 	BodyBytes   int64    `json:"body_bytes"`
-	Error       string   `json:"error,omitempty"`
+	// StatusLine and Header are the response's, with -i only.
+	StatusLine string      `json:"status_line,omitempty"`
+	Header     http.Header `json:"header,omitempty"`
+	Error      string      `json:"error,omitempty"`
 }
 
 // timings collects a request's httptrace events. Hooks may fire on other
@@ -125,7 +133,7 @@ var getColumns = []struct {
 	width int
 }{
 	{"#", 3}, {"status", 6}, {"proto", 8}, {"conn", 21}, {"reused", 6}, {"idle", 8},
-	{"dns", 8}, {"connect", 8}, {"tls", 8}, {"1st byte", 8}, {"total", 8}, {"url", 0},
+	{"dns", 8}, {"connect", 8}, {"tls", 8}, {"1st byte", 8}, {"total", 8}, {"size", 8}, {"url", 0},
 }
 
 // writeGetHeader prints the headings of get's text output.
@@ -137,8 +145,9 @@ func writeGetHeader(w io.Writer) {
 	writeGetCells(w, titles)
 }
 
-// writeGetLine prints one request.
-func writeGetLine(w io.Writer, r getRecord) {
+// writeGetLine prints one request and, with include, its response's status
+// line and headers, indented.
+func writeGetLine(w io.Writer, r getRecord, include bool) {
 	status, conn, reused := strconv.Itoa(r.Status), r.Conn, "?"
 	if r.Status == 0 {
 		status = "error"
@@ -151,8 +160,17 @@ func writeGetLine(w io.Writer, r getRecord) {
 	}
 	writeGetCells(w, []string{
 		strconv.Itoa(r.N), status, r.Proto, conn, reused, fmtMS(r.IdleMS),
-		fmtMS(r.DNSMS), fmtMS(r.ConnectMS), fmtMS(r.TLSMS), fmtMS(r.FirstByteMS), fmtMS(&r.TotalMS), r.URL,
+		fmtMS(r.DNSMS), fmtMS(r.ConnectMS), fmtMS(r.TLSMS), fmtMS(r.FirstByteMS), fmtMS(&r.TotalMS),
+		fmtSize(r), r.URL,
 	})
+	if include && r.StatusLine != "" {
+		fmt.Fprintf(w, "    %s\n", r.StatusLine)
+		for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+			for _, v := range r.Header[k] {
+				fmt.Fprintf(w, "    %s: %s\n", k, v)
+			}
+		}
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "    %s\n", r.Error)
 	}
@@ -168,6 +186,15 @@ func writeGetCells(w io.Writer, cells []string) {
 		line += fmt.Sprintf("%-*s", getColumns[i].width, c)
 	}
 	fmt.Fprintln(w, line)
+}
+
+// fmtSize formats the size of r's response body without spaces, e.g.
+// "1.5kB", "-" when there was no response.
+func fmtSize(r getRecord) string {
+	if r.Status == 0 {
+		return "-"
+	}
+	return strings.ReplaceAll(fmtBytes(float64(r.BodyBytes)), " ", "")
 }
 
 // fmtMS formats milliseconds as fmtDur does, "-" for nil.

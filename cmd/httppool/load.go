@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type loadOptions struct {
 	n        int           // requests to send; 0 when only -d bounds the run
 	d        time.Duration // how long to send; 0 when only -n bounds the run
 	c        int           // concurrent workers
+	rate     float64       // requests per second across the workers; 0: no limit
+	accept   statusSet     // the statuses counted as OK
 	method   string
 	headers  headerFlag
 	body     []byte // nil: no body
@@ -59,10 +62,15 @@ func runLoadCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 // the command should return code at once: for --help or a usage error.
 func parseLoadFlags(args []string, stdout, stderr io.Writer) (opt *loadOptions, code int, done bool) {
 	opt = &loadOptions{}
+	if err := opt.accept.Set(defaultAcceptStatus); err != nil {
+		panic(err)
+	}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.IntVar(&opt.n, "n", defaultLoadRequests, "requests to send")
 	fs.DurationVar(&opt.d, "d", 0, "send requests for this long")
 	fs.IntVar(&opt.c, "c", defaultLoadConcurrency, "concurrent requests")
+	fs.Float64Var(&opt.rate, "q", 0, "requests per second")
+	fs.Var(&opt.accept, "accept-status", "statuses counted as OK")
 	fs.StringVar(&opt.method, "m", "GET", "method")
 	fs.Var(&opt.headers, "H", "header")
 	body := fs.String("body", "", "request body")
@@ -96,6 +104,8 @@ func parseLoadFlags(args []string, stdout, stderr io.Writer) (opt *loadOptions, 
 		return fail("-d must not be negative, got %s", opt.d)
 	case opt.c < 1:
 		return fail("-c must be at least 1, got %d", opt.c)
+	case !(opt.rate >= 0 && opt.rate <= maxRate):
+		return fail("-q must be from 0 (no limit) to %d requests per second, got %v", maxRate, opt.rate)
 	case opt.timeout <= 0:
 		return fail("-t must be positive, got %s", opt.timeout)
 	case opt.maxIdlePerHost < 0 || opt.maxConnsPerHost < 0:
@@ -155,7 +165,7 @@ func load(ctx context.Context, opt *loadOptions, stdout, stderr io.Writer) int {
 		h.url = opt.target.String()
 	}
 	plan := runPlan{
-		n: int64(opt.n), d: opt.d, c: opt.c, requireH2: opt.http2,
+		n: int64(opt.n), d: opt.d, c: opt.c, rate: opt.rate, accept: &opt.accept, requireH2: opt.http2,
 		newRequest: func(ctx context.Context) (*http.Request, error) { return opt.newRequest(ctx, h.url) },
 	}
 	if _, err := plan.newRequest(ctx); err != nil {
@@ -187,22 +197,39 @@ func load(ctx context.Context, opt *loadOptions, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, r := range runs {
-		switch {
-		case r.stopped != "":
-			fmt.Fprintf(stderr, "%s load: %s run stopped: %s\n", programName, r.client, r.stopped)
-		case r.failed > 0:
-			fmt.Fprintf(stderr, "%s load: %s: %d of %d requests failed\n", programName, r.client, r.failed, r.ok+r.failed)
-		default:
+		problem := r.problem()
+		if problem == "" {
 			continue
 		}
-		code = exitFailed
-		for _, k := range errorKinds {
-			if e, ok := r.examples[k]; ok {
-				fmt.Fprintf(stderr, "  %s: %s\n", errorKindLabels[k], e)
-			}
+		if len(runs) > 1 {
+			problem = r.client + " run: " + problem
 		}
+		fmt.Fprintf(stderr, "%s load: %s\n", programName, problem)
+		code = exitFailed
 	}
 	return code
+}
+
+// problem says in one line why run r makes the exit status 1, "" when it
+// does not: failed requests, statuses not accepted, an early stop. The
+// errors themselves are in the report.
+func (r *runResult) problem() string {
+	var parts []string
+	if r.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d requests failed", r.failed, r.requests()))
+	}
+	if r.otherStatus > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d responses had a status outside %s (--accept-status accepts others)",
+			r.otherStatus, r.ok+r.otherStatus, r.accepted))
+	}
+	switch r.stopped {
+	case "":
+	case stoppedInterrupted:
+		parts = append(parts, "interrupted")
+	default:
+		parts = append(parts, "the run stopped early (see the report)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // newRequest returns one request of the load for target.
@@ -224,16 +251,32 @@ func loadUsage(w io.Writer) {
 	fmt.Fprintf(w, `Usage: %[1]s load [flags] [URL]
 
 Sends requests through an httppool Transport and reports requests/s, latency
-percentiles and a histogram, status codes, errors by kind, and what the pool
-did: connections dialed, reuse ratio, retries, closes by reason, peak open.
-Without URL it loads an embedded server on 127.0.0.1 (HTTP/1.1 and h2c; HTTPS
-with HTTP/2 under --http2). Redirects are not followed. A progress bar is shown
-on stderr when it is a terminal.
+percentiles and a histogram, statuses by class and code, bytes received and
+throughput, errors by kind, and what the pool did: connections dialed, reuse
+ratio, retries, closes by reason, peak open. Without URL it loads an embedded
+server on 127.0.0.1 (HTTP/1.1 and h2c; HTTPS with HTTP/2 under --http2).
+Redirects are not followed. A progress bar is shown on stderr when it is a
+terminal.
+
+Every request sent is counted once, as one of: OK (a response whose status
+--accept-status accepts, 2xx by default), other status (any other response),
+failed (no response: refused, reset, timed out...) or cut short (in flight
+when the run was interrupted). Latencies and bytes are those of every
+response, OK or not.
+
+A run stops early, with exit status 1, when its first max(10, -c) requests to
+end all failed (a server that is down should not take the whole -n or -d to
+say so) or, with --http2, at the first response that is not HTTP/2. No request
+is started after that; those in flight are let finish and counted.
 
 Flags:
   -n N                   send N requests (default %[2]d); with -d, stop at whichever comes first
   -d DURATION            send requests for DURATION (e.g. 10s) instead of -n
   -c N                   N requests at once (default %[3]d)
+  -q RATE                send at most RATE requests per second, all workers together
+                         (default: no limit); -c must be large enough to keep up
+  --accept-status LIST   statuses counted as OK: classes and codes, e.g. 2xx,404
+                         (default %[5]s); any other status makes the exit status 1
   -m METHOD              request method (default GET)
   -H "Name: value"       add a request header; repeatable ("Host: x" sets the Host)
   -body TEXT             request body
@@ -252,15 +295,18 @@ Flags:
   --json                 print the results as JSON
   -h, --help             show this help
 
-Exit status: 0 when every request got a response (of any status), 1 when a
-request failed or the run was stopped, 2 for a usage error.
+Exit status: 0 when every request got a response with an accepted status, 1
+when a request failed, a status was not accepted or the run stopped early or
+was interrupted, 2 for a usage error.
 
 Examples:
   %[1]s load                                  # 1000 requests to an embedded server
   %[1]s load --compare -n 20000 -c 32         # httppool and net/http side by side
   %[1]s load -d 10s -c 64 https://localhost:8443/api
+  %[1]s load -d 30s -q 500 http://127.0.0.1:8080/   # a steady 500 requests/s
+  %[1]s load --accept-status 2xx,404 http://127.0.0.1:8080/maybe
   %[1]s load -m POST -H "Content-Type: application/json" -body '{"a":1}' http://127.0.0.1:8080/items
   %[1]s load --max-conns-per-host 4 -c 32 http://127.0.0.1:8080/
   %[1]s load --json -n 500 | jq '.runs[0].pool'
-`, programName, defaultLoadRequests, defaultLoadConcurrency, defaultRequestTimeout)
+`, programName, defaultLoadRequests, defaultLoadConcurrency, defaultRequestTimeout, defaultAcceptStatus)
 }

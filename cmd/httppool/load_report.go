@@ -61,14 +61,15 @@ func writeRun(w io.Writer, r *runResult) {
 	s := summarize(r.latencies)
 	latency := "no response"
 	if len(r.latencies) > 0 {
-		latency = fmt.Sprintf("p50 %s, p90 %s, p99 %s, max %s (min %s, mean %s)",
-			fmtDur(s.P50), fmtDur(s.P90), fmtDur(s.P99), fmtDur(s.Max), fmtDur(s.Min), fmtDur(s.Mean))
+		latency = fmt.Sprintf("p50 %s, p90 %s, p95 %s, p99 %s, p99.9 %s, max %s (min %s, mean %s)",
+			fmtDur(s.P50), fmtDur(s.P90), fmtDur(s.P95), fmtDur(s.P99), fmtDur(s.P999),
+			fmtDur(s.Max), fmtDur(s.Min), fmtDur(s.Mean))
 	}
 	rows := [][]string{
-		{"requests", fmt.Sprintf("%d in %s: %.0f req/s; %d OK, %d failed",
-			r.ok+r.failed, fmtDur(r.elapsed), r.requestsPerSecond(), r.ok, r.failed)},
+		{"requests", fmt.Sprintf("%d in %s: %.0f req/s; %s", r.requests(), fmtDur(r.elapsed), r.requestsPerSecond(), fmtOutcomes(r))},
 		{"latency", latency},
 		{"status", fmtStatus(r.status)},
+		{"received", fmt.Sprintf("%s of response bodies, %s/s", fmtBytes(float64(r.bytes)), fmtBytes(r.bytesPerSecond()))},
 		{"protocol", fmtCounts(r.protocols)},
 		{"errors", fmtErrors(r.errors)},
 	}
@@ -116,13 +117,19 @@ func writeComparison(w io.Writer, runs []*runResult) {
 	rows := [][]string{
 		row("", func(r *runResult) string { return r.client }),
 		row("requests/s", func(r *runResult) string { return fmt.Sprintf("%.0f", r.requestsPerSecond()) }),
-		row("requests", func(r *runResult) string { return fmt.Sprintf("%d in %s", r.ok+r.failed, fmtDur(r.elapsed)) }),
-		row("OK / failed", func(r *runResult) string { return fmt.Sprintf("%d / %d", r.ok, r.failed) }),
+		row("requests", func(r *runResult) string { return fmt.Sprintf("%d in %s", r.requests(), fmtDur(r.elapsed)) }),
+		row("OK / other / failed", func(r *runResult) string {
+			return fmt.Sprintf("%d / %d / %d", r.ok, r.otherStatus, r.failed)
+		}),
 		row("latency p50", lat(func(s latencySummary) time.Duration { return s.P50 })),
 		row("latency p90", lat(func(s latencySummary) time.Duration { return s.P90 })),
+		row("latency p95", lat(func(s latencySummary) time.Duration { return s.P95 })),
 		row("latency p99", lat(func(s latencySummary) time.Duration { return s.P99 })),
+		row("latency p99.9", lat(func(s latencySummary) time.Duration { return s.P999 })),
 		row("latency max", lat(func(s latencySummary) time.Duration { return s.Max })),
 		row("status", func(r *runResult) string { return fmtStatus(r.status) }),
+		row("received", func(r *runResult) string { return fmtBytes(float64(r.bytes)) }),
+		row("throughput", func(r *runResult) string { return fmtBytes(r.bytesPerSecond()) + "/s" }),
 		row("protocol", func(r *runResult) string { return fmtCounts(r.protocols) }),
 		row("errors", func(r *runResult) string { return fmtErrors(r.errors) }),
 		row("connections dialed", func(r *runResult) string { return strconv.FormatInt(r.pool.Dials, 10) }),
@@ -234,16 +241,29 @@ func peakCount(buckets []bucket) int64 {
 	return peak
 }
 
-// fmtStatus lists status codes and their counts, e.g. "200: 998, 503: 2".
-func fmtStatus(m map[int]int64) string {
-	if len(m) == 0 {
-		return "none"
+// fmtOutcomes says how the requests of r ended, e.g. "998 OK (2xx), 2
+// other status, 0 failed"; requests cut short are listed only when some were.
+func fmtOutcomes(r *runResult) string {
+	s := fmt.Sprintf("%d OK (%s), %d other status, %d failed", r.ok, r.accepted, r.otherStatus, r.failed)
+	if r.cutShort > 0 {
+		s += fmt.Sprintf(", %d cut short", r.cutShort)
 	}
-	var parts []string
-	for _, code := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%d: %d", code, m[code]))
+	return s
+}
+
+// fmtBytes formats a number of bytes with an SI prefix, e.g. "1.5 MB".
+func fmtBytes(n float64) string {
+	const units = "kMGTPE"
+	if n < 999.5 {
+		return fmt.Sprintf("%.0f B", n)
 	}
-	return strings.Join(parts, ", ")
+	i := 0
+	n /= 1000
+	for n >= 999.95 && i < len(units)-1 {
+		n /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.1f %cB", n, units[i])
 }
 
 // fmtCounts lists the counts of m by key, e.g. "HTTP/1.1: 1000".

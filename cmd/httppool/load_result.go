@@ -11,7 +11,7 @@ import (
 
 // latencySummary is the distribution of a run's latencies.
 type latencySummary struct {
-	Min, Mean, P50, P90, P99, Max time.Duration
+	Min, Mean, P50, P90, P95, P99, P999, Max time.Duration
 }
 
 // summarize computes the summary of sorted latencies, all zero when there
@@ -29,7 +29,9 @@ func summarize(sorted []time.Duration) latencySummary {
 		Mean: sum / time.Duration(len(sorted)),
 		P50:  percentile(sorted, 50),
 		P90:  percentile(sorted, 90),
+		P95:  percentile(sorted, 95),
 		P99:  percentile(sorted, 99),
+		P999: percentile(sorted, 99.9),
 		Max:  sorted[len(sorted)-1],
 	}
 }
@@ -41,12 +43,20 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// requestsPerSecond is the rate of a run, failures included.
+// requestsPerSecond is the rate of a run, every request included.
 func (r *runResult) requestsPerSecond() float64 {
 	if r.elapsed <= 0 {
 		return 0
 	}
-	return float64(r.ok+r.failed) / r.elapsed.Seconds()
+	return float64(r.requests()) / r.elapsed.Seconds()
+}
+
+// bytesPerSecond is the rate at which the run received response bodies.
+func (r *runResult) bytesPerSecond() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.bytes) / r.elapsed.Seconds()
 }
 
 // histogramBuckets is how many buckets a latency histogram has.
@@ -110,13 +120,19 @@ type loadJSON struct {
 // runJSON is one run in loadJSON.
 type runJSON struct {
 	Client        string             `json:"client"`
-	Requests      int64              `json:"requests"`
+	Requests      int64              `json:"requests"` // ok + other_status + failed + cut_short
 	OK            int64              `json:"ok"`
+	OtherStatus   int64              `json:"other_status"`
 	Failed        int64              `json:"failed"`
+	CutShort      int64              `json:"cut_short"`
+	AcceptStatus  string             `json:"accept_status"`
 	ElapsedMS     float64            `json:"elapsed_ms"`
 	RPS           float64            `json:"requests_per_second"`
-	Latency       map[string]float64 `json:"latency_ms"`
-	Histogram     []int64            `json:"histogram"` // counts per bucket of histogram_up_to_ms
+	BytesReceived int64              `json:"bytes_received"` // response bodies
+	BytesPerSec   float64            `json:"bytes_per_second"`
+	Latency       map[string]float64 `json:"latency_ms"` // of every response
+	Histogram     []int64            `json:"histogram"`  // counts per bucket of histogram_up_to_ms
+	StatusClasses map[string]int64   `json:"status_classes"`
 	Status        map[string]int64   `json:"status"`
 	Protocols     map[string]int64   `json:"protocols"`
 	Errors        map[string]int64   `json:"errors"`
@@ -139,14 +155,18 @@ func writeLoadJSON(w io.Writer, h loadHeader, runs []*runResult) error {
 	for i, r := range runs {
 		s := summarize(r.latencies)
 		rj := runJSON{
-			Client: r.client, Requests: r.ok + r.failed, OK: r.ok, Failed: r.failed,
+			Client: r.client, Requests: r.requests(), OK: r.ok, OtherStatus: r.otherStatus,
+			Failed: r.failed, CutShort: r.cutShort, AcceptStatus: r.accepted,
 			ElapsedMS: ms(r.elapsed), RPS: math.Round(r.requestsPerSecond()*10) / 10,
+			BytesReceived: r.bytes, BytesPerSec: math.Round(r.bytesPerSecond()),
 			Latency: map[string]float64{
-				"min": ms(s.Min), "mean": ms(s.Mean), "p50": ms(s.P50), "p90": ms(s.P90), "p99": ms(s.P99), "max": ms(s.Max),
+				"min": ms(s.Min), "mean": ms(s.Mean), "p50": ms(s.P50), "p90": ms(s.P90), "p95": ms(s.P95),
+				"p99": ms(s.P99), "p99.9": ms(s.P999), "max": ms(s.Max),
 			},
-			Histogram: make([]int64, len(buckets)),
-			Status:    make(map[string]int64, len(r.status)),
-			Protocols: r.protocols, Errors: r.errors, ErrorExamples: r.examples,
+			Histogram:     make([]int64, len(buckets)),
+			StatusClasses: statusClasses(r.status),
+			Status:        make(map[string]int64, len(r.status)),
+			Protocols:     r.protocols, Errors: r.errors, ErrorExamples: r.examples,
 			Pool: r.pool, Stopped: r.stopped,
 		}
 		for j, b := range buckets {

@@ -17,24 +17,36 @@ type runPlan struct {
 	n          int64         // requests to send; 0: no count bound
 	d          time.Duration // how long to send; 0: no time bound
 	c          int           // workers, each sending one request at a time
+	rate       float64       // requests per second across the workers; 0: no limit
+	accept     *statusSet    // the statuses counted as OK
 	newRequest func(ctx context.Context) (*http.Request, error)
 	requireH2  bool      // stop when a response is not HTTP/2
 	progress   io.Writer // where the progress bar goes; nil: none
 }
 
-// runResult is what one load run observed.
+// runResult is what one load run observed. Every request sent is counted
+// once: ok + otherStatus + failed + cutShort.
 type runResult struct {
-	client    string
-	elapsed   time.Duration
-	ok        int64           // requests that got a response, read to its end
-	failed    int64           // requests that got an error
-	latencies []time.Duration // of the requests that got a response, sorted
-	status    map[int]int64
-	protocols map[string]int64
-	errors    map[string]int64  // by kind, every kind present
-	examples  map[string]string // the first error of each kind that occurred
-	pool      poolReport
-	stopped   string // why the run stopped early; "" when it did not
+	client      string
+	elapsed     time.Duration
+	accepted    string          // the statuses counted as OK, as --accept-status gave them
+	ok          int64           // requests answered with an accepted status, read to the end
+	otherStatus int64           // requests answered with any other status, read to the end
+	failed      int64           // requests that got an error
+	cutShort    int64           // requests cancelled in flight by an interrupt
+	bytes       int64           // response body bytes received, of every response
+	latencies   []time.Duration // of every response, sorted
+	status      map[int]int64
+	protocols   map[string]int64
+	errors      map[string]int64  // by kind, every kind present
+	examples    map[string]string // the first error of each kind that occurred
+	pool        poolReport
+	stopped     string // why the run stopped early; "" when it did not
+}
+
+// requests is how many requests the run sent.
+func (r *runResult) requests() int64 {
+	return r.ok + r.otherStatus + r.failed + r.cutShort
 }
 
 // Sampling during a run.
@@ -43,7 +55,10 @@ const (
 	progressEvery = 100 * time.Millisecond // how often the progress bar is redrawn
 )
 
-// abortAfter is how many failures with no success at all stop a run: an
+// stoppedInterrupted is runResult.stopped for a run ended by an interrupt.
+const stoppedInterrupted = "interrupted"
+
+// abortAfter is how many failures with no response at all stop a run: an
 // unreachable server should not take the whole -n or -d to say so.
 func abortAfter(c int) int64 {
 	return int64(max(10, c))
@@ -53,17 +68,42 @@ func abortAfter(c int) int64 {
 type loadRun struct {
 	plan     runPlan
 	client   *http.Client
-	ctx      context.Context
-	stop     context.CancelCauseFunc
+	ctx      context.Context // ends on an interrupt, cancelling requests in flight
+	pacer    *pacer
 	deadline time.Time // zero: no time bound
 	issued   atomic.Int64
-	ok       atomic.Int64
+	answered atomic.Int64 // requests that got a response, of any status
 	failed   atomic.Int64
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when the run must start no more requests
+	cause    error         // why it was stopped; set before stopped is closed
+}
+
+// stop starts no more requests, letting those in flight finish, for cause.
+// The first cause is kept.
+func (r *loadRun) stop(cause error) {
+	r.stopOnce.Do(func() {
+		r.cause = cause
+		close(r.stopped)
+	})
+}
+
+// isStopped reports whether stop was called.
+func (r *loadRun) isStopped() bool {
+	select {
+	case <-r.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // tally is what one worker observed; tallies are merged after the run so
 // that workers share nothing but a few counters while it lasts.
 type tally struct {
+	ok, otherStatus, failed, cutShort, bytes int64
+
 	latencies []time.Duration
 	status    map[int]int64
 	protocols map[string]int64
@@ -80,14 +120,14 @@ func newTally() *tally {
 	}
 }
 
-// runLoad sends plan's requests through lc, plan.c at a time, until -n
-// requests were sent, -d passed, the run was stopped (every early request
-// failed, or --http2 was refused) or ctx ended. Requests in flight when -d
-// passes are let finish.
+// runLoad sends plan's requests through lc, plan.c at a time and at most
+// plan.rate a second, until -n requests were sent, -d passed, the run was
+// stopped (its first abortAfter requests all failed, or --http2 was
+// refused) or ctx ended. Requests in flight when -d passes or the run is
+// stopped are let finish and counted; those in flight when ctx ends are
+// cancelled and counted as cut short.
 func runLoad(ctx context.Context, lc *loadClient, plan runPlan) *runResult {
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	r := &loadRun{plan: plan, client: lc.client, ctx: runCtx, stop: stop}
+	r := &loadRun{plan: plan, client: lc.client, ctx: ctx, pacer: newPacer(plan.rate), stopped: make(chan struct{})}
 	start := time.Now()
 	if plan.d > 0 {
 		r.deadline = start.Add(plan.d)
@@ -118,24 +158,27 @@ func runLoad(ctx context.Context, lc *loadClient, plan runPlan) *runResult {
 	res := merge(tallies)
 	res.client = lc.name
 	res.elapsed = elapsed
-	res.ok, res.failed = r.ok.Load(), r.failed.Load()
+	res.accepted = plan.accept.String()
 	res.pool = lc.report(peakOpen)
 	switch {
 	case ctx.Err() != nil:
-		res.stopped = "interrupted"
-	case context.Cause(runCtx) != nil:
-		res.stopped = context.Cause(runCtx).Error()
+		res.stopped = stoppedInterrupted
+	case r.isStopped():
+		res.stopped = r.cause.Error()
 	}
 	return res
 }
 
 // work sends requests one after another until the run is over.
 func (r *loadRun) work(t *tally) {
-	for r.ctx.Err() == nil {
+	for r.ctx.Err() == nil && !r.isStopped() {
 		if r.plan.n > 0 && r.issued.Add(1) > r.plan.n {
 			return
 		}
 		if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+			return
+		}
+		if !r.pacer.wait(r.ctx, r.stopped, r.deadline) {
 			return
 		}
 		r.send(t)
@@ -151,26 +194,35 @@ func (r *loadRun) send(t *tally) {
 	}
 	start := time.Now()
 	resp, err := r.client.Do(req)
+	var n int64
 	if err == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
+		n, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
 	took := time.Since(start)
+	t.bytes += n
 	if err != nil {
 		if r.ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			return // cut short by the run's end, not the server's doing
+			t.cutShort++ // cancelled by the interrupt, not the server's doing
+			return
 		}
+		t.failed++
 		kind := errorKind(err)
 		t.errors[kind]++
 		if _, seen := t.examples[kind]; !seen {
 			t.examples[kind] = err.Error()
 		}
-		if failed := r.failed.Add(1); failed >= abortAfter(r.plan.c) && r.ok.Load() == 0 {
-			r.stop(fmt.Errorf("the first %d requests all failed", failed))
+		if failed := r.failed.Add(1); failed >= abortAfter(r.plan.c) && r.answered.Load() == 0 {
+			r.stop(fmt.Errorf("the first %d requests to end all failed; those still in flight were let finish", failed))
 		}
 		return
 	}
-	r.ok.Add(1)
+	r.answered.Add(1)
+	if r.plan.accept.accepts(resp.StatusCode) {
+		t.ok++
+	} else {
+		t.otherStatus++
+	}
 	t.latencies = append(t.latencies, took)
 	t.status[resp.StatusCode]++
 	t.protocols[resp.Proto]++
@@ -195,7 +247,8 @@ func (r *loadRun) sample(lc *loadClient, bar *progress, done <-chan struct{}) in
 			open := lc.open()
 			peak = max(peak, open)
 			if bar != nil && now.Sub(drawn) >= progressEvery {
-				bar.update(r.ok.Load()+r.failed.Load(), r.failed.Load(), open)
+				failed := r.failed.Load()
+				bar.update(r.answered.Load()+failed, failed, open)
 				drawn = now
 			}
 		}
@@ -214,6 +267,11 @@ func merge(tallies []*tally) *runResult {
 		res.errors[k] = 0
 	}
 	for _, t := range tallies {
+		res.ok += t.ok
+		res.otherStatus += t.otherStatus
+		res.failed += t.failed
+		res.cutShort += t.cutShort
+		res.bytes += t.bytes
 		res.latencies = append(res.latencies, t.latencies...)
 		for k, v := range t.status {
 			res.status[k] += v

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -10,25 +13,33 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // loadRunJSON is the part of a "load --json" run the tests look at.
 type loadRunJSON struct {
-	Client    string             `json:"client"`
-	Requests  int64              `json:"requests"`
-	OK        int64              `json:"ok"`
-	Failed    int64              `json:"failed"`
-	ElapsedMS float64            `json:"elapsed_ms"`
-	Latency   map[string]float64 `json:"latency_ms"`
-	Histogram []int64            `json:"histogram"`
-	Status    map[string]int64   `json:"status"`
-	Protocols map[string]int64   `json:"protocols"`
-	Errors    map[string]int64   `json:"errors"`
-	Stopped   string             `json:"stopped"`
-	Pool      struct {
+	Client        string             `json:"client"`
+	Requests      int64              `json:"requests"`
+	OK            int64              `json:"ok"`
+	OtherStatus   int64              `json:"other_status"`
+	Failed        int64              `json:"failed"`
+	CutShort      int64              `json:"cut_short"`
+	AcceptStatus  string             `json:"accept_status"`
+	ElapsedMS     float64            `json:"elapsed_ms"`
+	BytesReceived int64              `json:"bytes_received"`
+	BytesPerSec   float64            `json:"bytes_per_second"`
+	Latency       map[string]float64 `json:"latency_ms"`
+	Histogram     []int64            `json:"histogram"`
+	StatusClasses map[string]int64   `json:"status_classes"`
+	Status        map[string]int64   `json:"status"`
+	Protocols     map[string]int64   `json:"protocols"`
+	Errors        map[string]int64   `json:"errors"`
+	Stopped       string             `json:"stopped"`
+	Pool          struct {
 		Dials     int64            `json:"dials"`
+		Attempts  int64            `json:"attempts"`
 		Reused    int64            `json:"reused"`
 		PeakOpen  int              `json:"peak_open"`
 		Retries   *int64           `json:"retries"`
@@ -75,24 +86,37 @@ func startTestServer(t *testing.T, h http.Handler, opt serverOptions) *server {
 // checkCleanRun fails t unless run sent want requests, all answered 200.
 func checkCleanRun(t *testing.T, run loadRunJSON, want int64) {
 	t.Helper()
-	if run.Requests != want || run.OK != want || run.Failed != 0 || run.Status["200"] != want || run.Stopped != "" {
-		t.Errorf("%s: requests %d, ok %d, failed %d, status %v, stopped %q; want %d all 200",
-			run.Client, run.Requests, run.OK, run.Failed, run.Status, run.Stopped, want)
+	if run.Requests != want || run.OK != want || run.OtherStatus != 0 || run.Failed != 0 || run.CutShort != 0 ||
+		run.Status["200"] != want || run.StatusClasses["2xx"] != want || run.Stopped != "" {
+		t.Errorf("%s: requests %d, ok %d, other status %d, failed %d, cut short %d, status %v %v, stopped %q; want %d all 200",
+			run.Client, run.Requests, run.OK, run.OtherStatus, run.Failed, run.CutShort, run.StatusClasses, run.Status, run.Stopped, want)
 	}
 	for kind, n := range run.Errors {
 		if n != 0 {
 			t.Errorf("%s: %d errors of kind %s", run.Client, n, kind)
 		}
 	}
-	if run.Latency["p50"] <= 0 || run.Latency["p50"] > run.Latency["p99"] || run.Latency["p99"] > run.Latency["max"] {
-		t.Errorf("%s: latency %v out of order", run.Client, run.Latency)
-	}
+	checkLatencyOrder(t, run)
 	sum := int64(0)
 	for _, n := range run.Histogram {
 		sum += n
 	}
 	if sum != run.OK {
 		t.Errorf("%s: histogram counts %d responses, want %d", run.Client, sum, run.OK)
+	}
+}
+
+// checkLatencyOrder fails t unless run's latency percentiles are positive
+// and in order.
+func checkLatencyOrder(t *testing.T, run loadRunJSON) {
+	t.Helper()
+	order := []string{"min", "p50", "p90", "p95", "p99", "p99.9", "max"}
+	for i, k := range order {
+		v, ok := run.Latency[k]
+		if !ok || v <= 0 || i > 0 && v < run.Latency[order[i-1]] {
+			t.Errorf("%s: latency %v: %s missing, zero or out of order (%v)", run.Client, run.Latency, k, order)
+			return
+		}
 	}
 }
 
@@ -166,7 +190,8 @@ func TestLoadText(t *testing.T) {
 	}
 	for _, want := range []string{
 		"httppool load: GET http://127.0.0.1:", "(embedded server), 100 requests, 2 at once",
-		"requests  100 in ", "req/s; 100 OK, 0 failed", "latency   p50 ", "status    200: 100",
+		"requests  100 in ", "req/s; 100 OK (2xx), 0 other status, 0 failed", "latency   p50 ", ", p95 ", ", p99.9 ",
+		"status    2xx 100 (200: 100)", "received  300 B of response bodies, ",
 		"protocol  HTTP/1.1: 100", "errors    none", "latency histogram", "■",
 		"what the pool did (Transport.Stats)", "connections dialed", "reuse ratio", "retries             0",
 		"closed, by reason   none", "peak open",
@@ -198,7 +223,7 @@ func TestLoadCompare(t *testing.T) {
 	if header == "" || strings.Index(header, "httppool") > strings.Index(header, "net/http") {
 		t.Fatalf("no header with the httppool column then the net/http one:\n%s", out)
 	}
-	for _, want := range []string{"OK / failed         200 / 0", "connections dialed", "retries", "n/a", "httppool vs net/http: requests/s "} {
+	for _, want := range []string{"OK / other / failed  200 / 0 / 0", "latency p99.9", "throughput", "connections dialed", "retries", "n/a", "httppool vs net/http: requests/s "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -313,13 +338,132 @@ func TestLoadUnreachable(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailed, out, errOut)
 	}
-	for _, want := range []string{"run stopped: the first", "connection refused"} {
-		if !strings.Contains(errOut, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	if !strings.Contains(errOut, "requests failed; the run stopped early") {
+		t.Errorf("stderr does not say why the exit status is 1:\n%s", errOut)
+	}
+	for _, want := range []string{"\nstopped ", "the first 10 requests to end all failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
 	if !regexp.MustCompile(`\nerrors +connection refused \d+\n`).MatchString(out) {
 		t.Errorf("stdout lacks the errors by kind:\n%s", out)
+	}
+	if n := strings.Count(out+errOut, "connect: connection refused"); n != 1 {
+		t.Errorf("the error is printed %d times, want once:\nstdout:\n%s\nstderr:\n%s", n, out, errOut)
+	}
+
+	// The figures of a stopped run agree: every request sent is counted,
+	// and each was one attempt on one failed dial.
+	res := runLoadJSON(t, exitFailed, "-n", "1000", "-c", "4", url)
+	run := res.Runs[0]
+	if run.Stopped == "" || run.Failed < 10 || run.Requests != run.Failed || run.OK+run.OtherStatus+run.CutShort != 0 {
+		t.Errorf("requests %d, failed %d, ok %d, other %d, cut short %d, stopped %q; want a stop after 10 to 13 requests, all failed",
+			run.Requests, run.Failed, run.OK, run.OtherStatus, run.CutShort, run.Stopped)
+	}
+	if run.Failed > 10+3 {
+		t.Errorf("%d requests failed; want at most 10 and the 3 others in flight then", run.Failed)
+	}
+	if run.Pool.Attempts != run.Requests || run.Pool.Dials != run.Requests {
+		t.Errorf("requests %d, attempts %d, dials %d; want the same", run.Requests, run.Pool.Attempts, run.Pool.Dials)
+	}
+}
+
+// statusHandler answers every request with code and the body "nope\n",
+// except those whose path is /ok, answered 200.
+func statusHandler(code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ok" {
+			w.WriteHeader(code)
+		}
+		io.WriteString(w, "nope\n")
+	})
+}
+
+func TestLoadStatusNotAccepted(t *testing.T) {
+	srv := startTestServer(t, statusHandler(http.StatusNotFound), serverOptions{})
+	code, out, errOut := runCLI("load", "-n", "50", "-c", "2", srv.URL+"/missing")
+	t.Logf("httppool load -n 50 -c 2 %s/missing: exit %d\nstdout:\n%s\nstderr:\n%s", srv.URL, code, out, errOut)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d: a 404 is not OK by default", code, exitFailed)
+	}
+	for _, want := range []string{
+		"requests  50 in ", "req/s; 0 OK (2xx), 50 other status, 0 failed",
+		"status    4xx 50 (404: 50)", "received  250 B of response bodies, ", "errors    none",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "50 of 50 responses had a status outside 2xx") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("stderr is not one line saying the statuses were not accepted:\n%s", errOut)
+	}
+
+	res := runLoadJSON(t, exitFailed, "-n", "50", "-c", "2", srv.URL+"/missing")
+	run := res.Runs[0]
+	if run.Requests != 50 || run.OK != 0 || run.OtherStatus != 50 || run.Failed != 0 || run.AcceptStatus != "2xx" ||
+		run.StatusClasses["4xx"] != 50 || run.Status["404"] != 50 || run.BytesReceived != 250 || run.Stopped != "" {
+		t.Errorf("run %+v; want 50 requests, all other status 404 (4xx), 250 bytes, no stop", run)
+	}
+	checkLatencyOrder(t, run)
+
+	// Accepted by class or by code, the same statuses make a clean run.
+	for _, accept := range []string{"2xx,404", "4xx"} {
+		res := runLoadJSON(t, exitOK, "--accept-status", accept, "-n", "20", "-c", "2", srv.URL+"/missing")
+		if run := res.Runs[0]; run.OK != 20 || run.OtherStatus != 0 || run.AcceptStatus != accept {
+			t.Errorf("--accept-status %s: ok %d, other %d, accept %q; want 20 OK", accept, run.OK, run.OtherStatus, run.AcceptStatus)
+		}
+	}
+	// Accepting only 404 makes a 200 the status not accepted.
+	res = runLoadJSON(t, exitFailed, "--accept-status", "404", "-n", "20", "-c", "2", srv.URL+"/ok")
+	if run := res.Runs[0]; run.OK != 0 || run.OtherStatus != 20 || run.StatusClasses["2xx"] != 20 {
+		t.Errorf("--accept-status 404 against 200s: ok %d, other %d, classes %v; want 20 other", run.OK, run.OtherStatus, run.StatusClasses)
+	}
+}
+
+func TestLoadStatusClassesMixed(t *testing.T) {
+	var n atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) % 4 {
+		case 1:
+			w.WriteHeader(http.StatusNotImplemented)
+		case 2:
+			w.WriteHeader(http.StatusFound)
+		case 3:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	srv := startTestServer(t, h, serverOptions{})
+	res := runLoadJSON(t, exitFailed, "-n", "40", "-c", "1", srv.URL+"/")
+	run := res.Runs[0]
+	want := map[string]int64{"2xx": 10, "3xx": 10, "4xx": 10, "5xx": 10}
+	if !maps.Equal(run.StatusClasses, want) || run.OK != 10 || run.OtherStatus != 30 {
+		t.Errorf("classes %v, ok %d, other %d; want 10 of each class, 10 OK", run.StatusClasses, run.OK, run.OtherStatus)
+	}
+	if len(run.Histogram) == 0 || sum(run.Histogram) != 40 {
+		t.Errorf("histogram %v, want the 40 responses of every status", run.Histogram)
+	}
+}
+
+// sum adds counts up.
+func sum(counts []int64) int64 {
+	var total int64
+	for _, n := range counts {
+		total += n
+	}
+	return total
+}
+
+func TestLoadRate(t *testing.T) {
+	const n, rate = 11, 100
+	srv := startTestServer(t, okHandler(), serverOptions{})
+	res := runLoadJSON(t, exitOK, "-q", "100", "-n", "11", "-c", "4", srv.URL+"/")
+	run := res.Runs[0]
+	checkCleanRun(t, run, n)
+	// The pacer sends the last of n requests (n-1)/rate after the first: a
+	// lower bound that holds however slow the machine.
+	if min := (n - 1) * time.Second / rate; time.Duration(run.ElapsedMS*float64(time.Millisecond)) < min {
+		t.Errorf("%d requests at -q %d took %.1fms, want at least %s", n, rate, run.ElapsedMS, min)
 	}
 }
 
@@ -332,6 +476,12 @@ func TestLoadUsageErrors(t *testing.T) {
 		{[]string{"-n", "0"}, "-n must be at least 1"},
 		{[]string{"-n", "x"}, "invalid value"},
 		{[]string{"-c", "0"}, "-c must be at least 1"},
+		{[]string{"-q", "-1"}, "-q must be from 0"},
+		{[]string{"-q", "2e6"}, "-q must be from 0"},
+		{[]string{"-q", "NaN"}, "-q must be from 0"},
+		{[]string{"--accept-status", "2xx,abc"}, `"abc" is neither a status class`},
+		{[]string{"--accept-status", "600"}, `"600" is neither`},
+		{[]string{"--accept-status", "6xx"}, `"6xx" is neither`},
 		{[]string{"-d", "-1s"}, "-d must not be negative"},
 		{[]string{"-t", "0s"}, "-t must be positive"},
 		{[]string{"-H", "no colon"}, `not of the form "Name: value"`},
@@ -362,9 +512,10 @@ func TestSubcommandHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"load", "--help"}, []string{"Usage: httppool load", "-n N", "-d DURATION", "--compare", "--no-pool", "Examples:", "Exit status"}},
+		{[]string{"load", "--help"}, []string{"Usage: httppool load", "-n N", "-d DURATION", "-q RATE", "--accept-status LIST", "--compare", "--no-pool",
+			"Examples:", "Exit status", "A run stops early", "max(10, -c)", "cut short"}},
 		{[]string{"help", "load"}, []string{"Usage: httppool load"}},
-		{[]string{"get", "-h"}, []string{"Usage: httppool get", "-r N", "--insecure", "--json", "Examples:", "Exit status"}},
+		{[]string{"get", "-h"}, []string{"Usage: httppool get", "-r N", "-X METHOD", "-d, --data", "-i ", "-o FILE", "--insecure", "--json", "Examples:", "Exit status"}},
 		{[]string{"help", "get"}, []string{"Usage: httppool get"}},
 	} {
 		code, out, errOut := runCLI(tc.args...)
@@ -376,5 +527,41 @@ func TestSubcommandHelp(t *testing.T) {
 				t.Errorf("%q: help lacks %q:\n%s", tc.args, want, out)
 			}
 		}
+	}
+}
+
+func TestLoadInterrupted(t *testing.T) {
+	var served, blocked atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) <= 3 {
+			return
+		}
+		blocked.Add(1)
+		<-r.Context().Done() // held until the client gives up
+	})
+	srv := startTestServer(t, h, serverOptions{})
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	go func() {
+		if waitFor(ctx, 10*time.Second, func() bool { return blocked.Load() == 2 }) {
+			interrupt()
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"load", "--json", "-n", "100", "-c", "2", srv.URL + "/"}, &stdout, &stderr)
+	if code != exitFailed || stderr.String() != "httppool load: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 1 and one line saying it was interrupted", code, stderr.String())
+	}
+	var res loadOutput
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	run := res.Runs[0]
+	if run.Requests != 5 || run.OK != 3 || run.CutShort != 2 || run.Failed != 0 || run.Stopped != "interrupted" {
+		t.Errorf("requests %d: ok %d, cut short %d, failed %d, stopped %q; want 5: 3 OK and the 2 in flight cut short by the interrupt",
+			run.Requests, run.OK, run.CutShort, run.Failed, run.Stopped)
+	}
+	if run.Pool.Attempts != run.Requests {
+		t.Errorf("%d attempts for %d requests; want the same", run.Pool.Attempts, run.Requests)
 	}
 }
