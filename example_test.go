@@ -1,6 +1,7 @@
 package httppool_test
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -219,4 +220,39 @@ func ExampleHighThroughput() {
 	// Output:
 	// 50 2m0s
 	// 1 1024 30s
+}
+
+// A program tuned for net/http moves over in one call. The
+// *http.Transport's settings carry over with net/http's meaning: its zero
+// TLSHandshakeTimeout (no timeout) becomes a negative HandshakeTimeout, and
+// its custom TLSClientConfig without ForceAttemptHTTP2 keeps HTTP/2 off.
+// What net/http cannot do is then set on the Config.
+func ExampleFromTransport() {
+	srv := newCountingServer(okHandler)
+	defer srv.Close()
+
+	old := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 10,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	cfg := httppool.FromTransport(old)
+	cfg.MaxLifetime = 5 * time.Minute // not in net/http
+
+	t := httppool.New(cfg)
+	defer t.Close()
+	client := t.Client()
+	fetch(client, srv.URL)
+	fetch(client, srv.URL)
+
+	fmt.Println("MaxIdlePerHost:", cfg.MaxIdlePerHost, "IdleTimeout:", cfg.IdleTimeout)
+	fmt.Println("handshake timeout:", cfg.HandshakeTimeout > 0)
+	fmt.Println("HTTP/2:", !cfg.HTTP2.Disable)
+	fmt.Println("connections accepted by the server:", srv.accepted.Load())
+	// Output:
+	// MaxIdlePerHost: 10 IdleTimeout: 30s
+	// handshake timeout: false
+	// HTTP/2: false
+	// connections accepted by the server: 1
 }
