@@ -226,10 +226,10 @@ type HTTP2Config struct {
 	// requests use HTTP/1.1.
 	H2C bool
 
-	// StrictMaxConcurrentStreams makes requests over the server's
+	// StrictMaxConcurrentRequests makes requests over the server's
 	// MAX_CONCURRENT_STREAMS wait for a stream on the host's one connection,
 	// as hyper does, instead of dialing another connection.
-	StrictMaxConcurrentStreams bool
+	StrictMaxConcurrentRequests bool
 
 	// SendPingTimeout is how long a connection may receive nothing before a
 	// PING health check is sent, as in http.HTTP2Config. Zero means no health

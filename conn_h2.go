@@ -117,7 +117,7 @@ func newH2Options(cfg *Config) *h2Options {
 		pingTimeout:    h.PingTimeout,
 		writeTimeout:   h.WriteByteTimeout,
 		settleTimeout:  cfg.tlsHandshakeTimeout(),
-		strict:         h.StrictMaxConcurrentStreams,
+		strict:         h.StrictMaxConcurrentRequests,
 		gzip:           !cfg.DisableCompression,
 		continueWait:   cfg.expectContinueTimeout(),
 		headerTimeout:  cfg.ResponseHeaderTimeout,

@@ -152,7 +152,7 @@ func TestH2StreamLimit(t *testing.T) {
 			cur.Add(-1)
 		})
 		srv := testserver.NewH2(t, h, limit)
-		tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), HTTP2: HTTP2Config{StrictMaxConcurrentStreams: true}})
+		tr := newTransport(t, Config{TLSClientConfig: srv.TLSConfig(), HTTP2: HTTP2Config{StrictMaxConcurrentRequests: true}})
 		getConcurrently(t, tr, srv.URL, 50)
 		if a := srv.Accepted(); a != 1 || peak.Load() > 10 {
 			t.Errorf("accepted %d connections, peak %d streams; want 1 connection, at most 10", a, peak.Load())

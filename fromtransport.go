@@ -40,9 +40,9 @@ const netHTTPMaxResponseHeaderBytes = 10 << 20
 // TLSClientConfig and ProxyConnectHeader are cloned; Proxy and DialContext
 // (or, without it, the deprecated Dial) are shared; ResponseHeaderTimeout,
 // MaxIdleConns, MaxConnsPerHost, DisableCompression and DisableKeepAlives
-// carry over as they are; from t.HTTP2, StrictMaxConcurrentRequests becomes
-// HTTP2.StrictMaxConcurrentStreams, and SendPingTimeout and PingTimeout carry
-// over. Without DialContext and Dial the Config's default dialer (30 s
+// carry over as they are, and so do the fields of t.HTTP2 that a client
+// uses (StrictMaxConcurrentRequests, the receive buffers, MaxReadFrameSize,
+// the header table sizes, SendPingTimeout, PingTimeout, WriteByteTimeout). Without DialContext and Dial the Config's default dialer (30 s
 // timeout) is used, where net/http's zero dialer has none of its own.
 //
 // These have no equivalent and are dropped:
@@ -54,9 +54,7 @@ const netHTTPMaxResponseHeaderBytes = 10 << 20
 //   - the RoundTrippers in TLSNextProto: httppool runs HTTP/2 itself;
 //   - WriteBufferSize and ReadBufferSize: httppool sizes its own buffers;
 //   - from t.HTTP2: MaxConcurrentStreams (for servers only),
-//     MaxDecoderHeaderTableSize, MaxEncoderHeaderTableSize, MaxReadFrameSize,
-//     MaxReceiveBufferPerConnection, MaxReceiveBufferPerStream,
-//     WriteByteTimeout, PermitProhibitedCipherSuites and CountError;
+//     PermitProhibitedCipherSuites and CountError;
 //   - Protocols without HTTP1: HTTP/1.1 is still offered to https servers
 //     alongside HTTP/2.
 //
@@ -137,9 +135,15 @@ func http2ConfigOf(t, orig *http.Transport) HTTP2Config {
 		c.Disable = !h2
 	}
 	if h := t.HTTP2; h != nil {
-		c.StrictMaxConcurrentStreams = h.StrictMaxConcurrentRequests
+		c.StrictMaxConcurrentRequests = h.StrictMaxConcurrentRequests
+		c.MaxReceiveBufferPerConnection = h.MaxReceiveBufferPerConnection
+		c.MaxReceiveBufferPerStream = h.MaxReceiveBufferPerStream
+		c.MaxReadFrameSize = h.MaxReadFrameSize
+		c.MaxDecoderHeaderTableSize = h.MaxDecoderHeaderTableSize
+		c.MaxEncoderHeaderTableSize = h.MaxEncoderHeaderTableSize
 		c.SendPingTimeout = h.SendPingTimeout
 		c.PingTimeout = h.PingTimeout
+		c.WriteByteTimeout = h.WriteByteTimeout
 	}
 	return c
 }

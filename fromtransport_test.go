@@ -179,8 +179,13 @@ func TestFromTransportFields(t *testing.T) {
 			}
 		}},
 		{"HTTP2 settings", &http.Transport{HTTP2: &http.HTTP2Config{StrictMaxConcurrentRequests: true,
-			SendPingTimeout: 20 * time.Second, PingTimeout: 5 * time.Second}}, func(t *testing.T, c Config) {
-			want := HTTP2Config{StrictMaxConcurrentStreams: true, SendPingTimeout: 20 * time.Second, PingTimeout: 5 * time.Second}
+			MaxReceiveBufferPerConnection: 8 << 20, MaxReceiveBufferPerStream: 1 << 20, MaxReadFrameSize: 32 << 10,
+			MaxDecoderHeaderTableSize: 8192, MaxEncoderHeaderTableSize: 2048,
+			SendPingTimeout: 20 * time.Second, PingTimeout: 5 * time.Second, WriteByteTimeout: 3 * time.Second}}, func(t *testing.T, c Config) {
+			want := HTTP2Config{StrictMaxConcurrentRequests: true,
+				MaxReceiveBufferPerConnection: 8 << 20, MaxReceiveBufferPerStream: 1 << 20, MaxReadFrameSize: 32 << 10,
+				MaxDecoderHeaderTableSize: 8192, MaxEncoderHeaderTableSize: 2048,
+				SendPingTimeout: 20 * time.Second, PingTimeout: 5 * time.Second, WriteByteTimeout: 3 * time.Second}
 			if c.HTTP2 != want {
 				t.Errorf("HTTP2 %+v, want %+v", c.HTTP2, want)
 			}

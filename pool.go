@@ -193,13 +193,13 @@ func (hp *hostPool) sharesLocked() bool {
 
 // mustWaitLocked reports whether a request that found no connection must
 // wait for one rather than dial: the host is at Config.MaxConnsPerHost, or
-// its HTTP/2 connection is full and StrictMaxConcurrentStreams is set.
+// its HTTP/2 connection is full and StrictMaxConcurrentRequests is set.
 func (hp *hostPool) mustWaitLocked(shares bool) bool {
 	c := hp.core
 	if max := c.cfg.MaxConnsPerHost; max > 0 && hp.open >= max {
 		return true
 	}
-	if !shares || !c.cfg.HTTP2.StrictMaxConcurrentStreams {
+	if !shares || !c.cfg.HTTP2.StrictMaxConcurrentRequests {
 		return false
 	}
 	for cn := hp.conns.head; cn != nil; cn = cn.base().next {

@@ -61,11 +61,11 @@ func runHTTP2(ctx context.Context, o *outcome) error {
 
 // http2StreamLimitScenario shows what the pool does at the server's
 // MAX_CONCURRENT_STREAMS: by default it dials more connections; with
-// HTTP2.StrictMaxConcurrentStreams requests wait for a stream instead.
+// HTTP2.StrictMaxConcurrentRequests requests wait for a stream instead.
 func http2StreamLimitScenario() scenario {
 	return scenario{
 		name:     "http2-stream-limit",
-		what:     "HTTP/2 server allowing 10 streams, 50 concurrent requests: by default, and with StrictMaxConcurrentStreams",
+		what:     "HTTP/2 server allowing 10 streams, 50 concurrent requests: by default, and with StrictMaxConcurrentRequests",
 		expected: "default: 5 conns; strict: 1 conn, all complete",
 		run:      runHTTP2StreamLimit,
 	}
@@ -73,7 +73,7 @@ func http2StreamLimitScenario() scenario {
 
 // runHTTP2StreamLimit sends 50 concurrent requests to a server allowing 10
 // streams per connection, twice: held by the server until all arrived (the
-// pool must dial 5 connections), then with StrictMaxConcurrentStreams to a
+// pool must dial 5 connections), then with StrictMaxConcurrentRequests to a
 // server answering after a short pause (one connection, waves of 10).
 func runHTTP2StreamLimit(ctx context.Context, o *outcome) error {
 	const requests, limit = 50, 10
@@ -103,7 +103,7 @@ func runHTTP2StreamLimit(ctx context.Context, o *outcome) error {
 	defer slow.Close()
 	strict := newTransport(httppool.Config{
 		TLSClientConfig: tlsClient,
-		HTTP2:           httppool.HTTP2Config{StrictMaxConcurrentStreams: true},
+		HTTP2:           httppool.HTTP2Config{StrictMaxConcurrentRequests: true},
 	})
 	defer strict.Close()
 	start := time.Now()
