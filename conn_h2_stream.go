@@ -152,7 +152,7 @@ func (cc *h2Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*htt
 	s.headBudget = cc.opts.maxHeaderBytes
 	gz := cc.opts.gzip && cc.hp.core.wantsGzip(req)
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	if err := cc.openStream(s, gz, hasBody, t.busy); err != nil {
+	if err := cc.openStream(s, gz, hasBody); err != nil {
 		return nil, s.outcome(), err
 	}
 	if hasBody {
@@ -186,7 +186,7 @@ func (cc *h2Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*htt
 // openStream assigns the stream its ID and queues its HEADERS, in the
 // order of the IDs, as the protocol requires. A connection that cannot
 // take the stream fails it as not processed, its request untouched.
-func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody, busy bool) error {
+func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody bool) error {
 	req := s.req
 	cc.wmu.Lock()
 	// Encoding comes first: a request that cannot be encoded opens no stream.
@@ -219,6 +219,7 @@ func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody, busy bool) error {
 	s.id = cc.nextID
 	cc.nextID += 2
 	cc.streams[s.id] = s
+	company := len(cc.streams) > 1 // other streams' goroutines may queue frames too
 	s.sendWindow = cc.initialWindow
 	s.recvAvail = cc.opts.streamWindow
 	cc.mu.Unlock()
@@ -228,7 +229,7 @@ func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody, busy bool) error {
 	s.written = true
 	s.writeClosed = !hasBody
 	cc.mu.Unlock()
-	ferr := cc.flushStream(busy)
+	ferr := cc.flushStream(company)
 	cc.wmu.Unlock()
 	if t := s.trace; t != nil && t.WroteHeaders != nil {
 		t.WroteHeaders()

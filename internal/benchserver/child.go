@@ -85,6 +85,18 @@ func runChild(stdin io.Reader, stdout io.Writer, cfg ProcessConfig) (err error) 
 	}
 	serve(ln)
 	fmt.Fprintln(out, "addr", ln.Addr())
+	h2c, err := listen()
+	if err != nil {
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ServeH2C(h2c); err != nil {
+			fmt.Fprintln(os.Stderr, "benchserver: h2c:", err)
+		}
+	}()
+	fmt.Fprintln(out, "h2c", h2c.Addr())
 	for range cfg.Hosts {
 		ln, err := listen()
 		if err != nil {

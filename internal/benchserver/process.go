@@ -40,6 +40,7 @@ type ProcessConfig struct {
 // first thing.
 type Process struct {
 	Addr    string         // host:port of the plain HTTP/1.1 listener
+	H2CAddr string         // host:port of the HTTP/2 listener with prior knowledge (ServeH2C)
 	Hosts   []string       // host:port of each extra listener
 	TLSAddr string         // host:port of the HTTPS HTTP/1.1 listener
 	H2Addr  string         // host:port of the HTTPS listener that speaks HTTP/2
@@ -124,6 +125,8 @@ func (p *Process) readAnnouncement(out *os.File) error {
 		switch kind {
 		case "addr":
 			p.Addr = value
+		case "h2c":
+			p.H2CAddr = value
 		case "host":
 			p.Hosts = append(p.Hosts, value)
 		case "tls":
