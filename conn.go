@@ -91,7 +91,8 @@ type connBase struct {
 	lruPrev, lruNext conn
 	inLRU            bool
 
-	closed atomic.Bool
+	closed  atomic.Bool // the transport was closed
+	counted atomic.Bool // Stats counts it closed
 }
 
 // connIDs numbers connections across Transports.
@@ -161,13 +162,23 @@ func (b *connBase) expiryLocked() time.Time {
 	return t
 }
 
-// close closes c once, counting why. It does not touch the pool's lists:
-// callers have taken c out of them or are about to.
+// close closes c's transport once and, unless dropLocked did, counts why.
+// It does not touch the pool's lists: callers have taken c out of them or
+// are about to.
 func (b *connBase) close(c conn, reason closeReason, graceful bool) {
-	if b.closed.Swap(true) {
+	b.countClose(reason)
+	if !b.closed.Swap(true) {
+		c.closeTransport(graceful)
+	}
+}
+
+// countClose counts the connection closed for reason, once. dropLocked
+// counts it with the host's lock held, right where it stops counting as
+// idle, so that Stats never sees a connection that is neither.
+func (b *connBase) countClose(reason closeReason) {
+	if b.counted.Swap(true) {
 		return
 	}
-	c.closeTransport(graceful)
 	core := b.hp.core
 	core.stats.closed[reason].Add(1)
 	core.stats.open[b.proto].Add(-1)

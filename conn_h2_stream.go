@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -31,7 +32,8 @@ type h2Stream struct {
 	wake   chan struct{} // buffered: the read loop never blocks on it
 	isHead bool
 
-	firstByte bool // GotFirstResponseByte fired; the read loop's
+	firstByte bool       // GotFirstResponseByte fired; the read loop's
+	slotMu    sync.Mutex // held while the stream's slot goes back to the pool
 
 	// Guarded by cc.mu.
 	responded   bool // a HEADERS frame of the response arrived
@@ -40,7 +42,8 @@ type h2Stream struct {
 	noBody      bool // the response has no body (HEAD, 204, 304)
 	readClosed  bool // the response ended (END_STREAM), or the stream failed
 	writeClosed bool // the request ended (END_STREAM), or a reset either way
-	released    bool // given back to the pool
+	released    bool // ended both ways and out of the connection's streams
+	slotFreed   bool // its slot was given back to the pool
 	bodyClosed  bool // its reader closed the response body
 	bodyEnded   bool // the response body returned its end to its reader
 	stopUpload  bool // the rest of the request body is not wanted
@@ -109,9 +112,22 @@ func (s *h2Stream) maybeReleaseLocked() bool {
 	return true
 }
 
-// release gives the stream's slot back to the pool.
+// release gives the slot of a stream that ended both ways back to the
+// pool, once: the read loop calls it when the stream ends, and the
+// request's goroutine before it reports the end (RoundTrip's error, the
+// body's end), so that Stats never shows an exchange the caller saw end
+// as still in use.
 func (s *h2Stream) release() {
-	s.cc.hp.release(s.cc, closeReasonNone)
+	cc := s.cc
+	s.slotMu.Lock() // a second caller returns once the first gave the slot back
+	defer s.slotMu.Unlock()
+	cc.mu.Lock()
+	free := s.released && !s.slotFreed
+	s.slotFreed = s.slotFreed || free
+	cc.mu.Unlock()
+	if free {
+		cc.hp.release(cc, closeReasonNone)
+	}
 }
 
 // resetStream ends s with RST_STREAM(code), for a violation the client
@@ -157,10 +173,12 @@ func (cc *h2Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*htt
 	}
 	if hasBody {
 		if err := s.sendRequestBody(); err != nil {
+			s.release()
 			return nil, s.outcome(), err
 		}
 	}
 	if err := s.awaitHeaders(); err != nil {
+		s.release()
 		return nil, s.outcome(), err
 	}
 	resp := &x.resp
@@ -310,6 +328,7 @@ func (s *h2Stream) endBody(err error) {
 	if open {
 		cc.cancelStream(s, http2.ErrCodeCancel, err)
 	}
+	s.release()
 	cc.hp.core.requestDone()
 }
 

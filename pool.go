@@ -118,7 +118,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
 			if fresh {
 				if old := hp.oldestIdleLocked(); old != nil {
 					// Trade the oldest idle connection's slot for a new one.
-					hp.dropLocked(old)
+					hp.dropLocked(old, closeReasonRetry)
 					hp.dialing++
 					hp.mu.Unlock()
 					old.base().close(old, closeReasonRetry, false)
@@ -405,7 +405,7 @@ func (hp *hostPool) release(cn conn, reason closeReason) closeReason {
 		lru = hp.enterIdleLocked(cn)
 		if max := c.cfg.MaxIdlePerHost; max > 0 && hp.idle > max {
 			evicted = hp.oldestIdleLocked()
-			hp.dropLocked(evicted)
+			hp.dropLocked(evicted, closeReasonMaxIdlePerHost)
 		}
 	}
 	hp.mu.Unlock()
@@ -445,22 +445,24 @@ func (hp *hostPool) retireLocked(cn conn, reason closeReason) bool {
 	if b.active > 0 || !b.listed {
 		return false
 	}
-	hp.dropLocked(cn)
+	hp.dropLocked(cn, b.reason)
 	return true
 }
 
-// dropLocked takes a connection that serves no request out of the pool and
-// frees its slot; the caller closes it.
-func (hp *hostPool) dropLocked(cn conn) {
+// dropLocked takes a connection that serves no request out of the pool,
+// counts it closed for reason and frees its slot; the caller then closes
+// its transport.
+func (hp *hostPool) dropLocked(cn conn, reason closeReason) {
 	b := cn.base()
 	if !b.closing {
-		b.closing = true
+		b.closing, b.reason = true, reason
 	}
 	if b.idleCounted {
 		hp.leaveIdleLocked(cn)
 	}
 	hp.removeAvailLocked(cn)
 	if b.listed {
+		b.countClose(reason)
 		hp.conns.remove(cn)
 		hp.byProto[b.proto]--
 		hp.releaseSlotLocked()
@@ -484,22 +486,19 @@ func (hp *hostPool) detach(cn conn) {
 	b.closed.Store(true) // the caller owns it now: the pool never closes it
 	hp.mu.Lock()
 	b.active--
-	b.closing = true
-	hp.dropLocked(cn)
+	hp.dropLocked(cn, closeReasonUpgraded)
 	hp.mu.Unlock()
-	hp.core.stats.closed[closeReasonUpgraded].Add(1)
-	hp.core.stats.open[b.proto].Add(-1)
 }
 
 // takeIdle removes cn from the pool if it is still idle, reporting whether
 // it was (and so now belongs to the caller, which closes it).
-func (hp *hostPool) takeIdle(cn conn) bool {
+func (hp *hostPool) takeIdle(cn conn, reason closeReason) bool {
 	hp.mu.Lock()
 	defer hp.mu.Unlock()
 	if !cn.base().idleCounted {
 		return false
 	}
-	hp.dropLocked(cn)
+	hp.dropLocked(cn, reason)
 	return true
 }
 
@@ -578,7 +577,7 @@ func (hp *hostPool) closeIdle(reason closeReason) {
 		}
 	}
 	for _, cn := range idle {
-		hp.dropLocked(cn)
+		hp.dropLocked(cn, reason)
 	}
 	if reason == closeReasonClosed {
 		for cn := hp.conns.head; cn != nil; cn = cn.base().next {

@@ -47,7 +47,7 @@ func (c *core) idleAdded(cn conn) (victim conn) {
 // evictIdle closes victim for MaxIdleConns unless a request took it
 // meanwhile; then its taker owns it and the idle count already dropped.
 func (c *core) evictIdle(victim conn) {
-	if victim != nil && victim.base().hp.takeIdle(victim) {
+	if victim != nil && victim.base().hp.takeIdle(victim, closeReasonMaxIdle) {
 		victim.base().close(victim, closeReasonMaxIdle, false)
 	}
 }
@@ -148,8 +148,7 @@ func (c *core) sweep(now time.Time) (next time.Time) {
 				continue
 			}
 			if r := b.unusableLocked(now); r != closeReasonNone {
-				b.reason = r
-				hp.dropLocked(cn)
+				hp.dropLocked(cn, r)
 				expired = append(expired, cn)
 				continue
 			}

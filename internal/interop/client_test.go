@@ -78,6 +78,7 @@ func checkRest(t *testing.T, tr *httppool.Transport) httppool.Stats {
 	if st.InUse != 0 || st.Open != st.Idle || st.Dialing != 0 || st.Waiting != 0 {
 		t.Errorf("stats at rest: InUse %d, Open %d, Idle %d, Dialing %d, Waiting %d; want Open == Idle and nothing else",
 			st.InUse, st.Open, st.Idle, st.Dialing, st.Waiting)
+		t.Logf("stats: %+v", st)
 	}
 	if int64(st.Open)+closed != st.Dials-st.DialErrors {
 		t.Errorf("stats: Open %d + closed %d != successful dials %d", st.Open, closed, st.Dials-st.DialErrors)
