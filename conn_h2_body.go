@@ -162,6 +162,9 @@ var errUploadStopped = errors.New("httppool: request body not wanted")
 // END_STREAM when end is set.
 func (s *h2Stream) sendData(p []byte, end bool) error {
 	cc := s.cc
+	if len(p) == 0 && !end {
+		return nil
+	}
 	for first := true; first || len(p) > 0; first = false {
 		n, err := s.awaitWindow(len(p))
 		if err != nil {

@@ -186,6 +186,10 @@ func (cc *h2Conn) blockFragment(frag []byte, end bool) error {
 		return cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("%w (encoded block beyond twice the limit)", ErrResponseHeaderTooLarge))
 	}
 	if _, err := cc.dec.Write(frag); err != nil {
+		if errors.Is(err, hpack.ErrStringLength) {
+			// Past the limit in one field: HPACK's state is lost with it.
+			err = fmt.Errorf("%w (a field longer than the whole limit)", ErrResponseHeaderTooLarge)
+		}
 		return cc.protocolError(http2.ErrCodeCompression, err)
 	}
 	if !end {
