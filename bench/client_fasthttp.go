@@ -15,7 +15,7 @@ const fastIdleTimeout = 5 * time.Minute
 // openFastHTTP returns a fasthttp.HostClient for one host, the tuned way to
 // use fasthttp, or a fasthttp.Client for many hosts.
 func openFastHTTP(w *workload, t *target, d *dialer) (client, error) {
-	if w.proto == protoH2 {
+	if w.proto.isH2() {
 		return nil, notApplicable("n/a (no HTTP/2)")
 	}
 	if w.manyHosts {

@@ -14,8 +14,15 @@ import (
 
 func openHTTPPool(w *workload, t *target, d *dialer) (client, error) {
 	// The default Config negotiates HTTP/2 through ALPN where the server
-	// offers it: only the h2 workload's listener does.
-	tr := httppool.New(httppool.Config{DialContext: d.DialContext, TLSClientConfig: t.tls})
+	// offers it: only the h2 workloads' listeners do.
+	cfg := httppool.Config{DialContext: d.DialContext, TLSClientConfig: t.tls}
+	if w.proto.isH2() {
+		// One connection, as with h2load -c 1: requests over the server's
+		// MAX_CONCURRENT_STREAMS wait for a stream rather than dial.
+		cfg.HTTP2.StrictMaxConcurrentStreams = true
+		cfg.HTTP2.H2C = w.proto == protoH2C
+	}
+	tr := httppool.New(cfg)
 	return &stdClient{rt: tr, closeFn: func() { tr.Close() }}, nil
 }
 
@@ -24,8 +31,23 @@ func openNetHTTP(w *workload, t *target, d *dialer) (client, error) {
 		DialContext:         d.DialContext,
 		TLSClientConfig:     t.tls,
 		MaxIdleConnsPerHost: w.concurrency,
+	}
+	switch w.proto {
+	case protoH2:
 		// A custom dialer and TLS config turn HTTP/2 off unless forced.
-		ForceAttemptHTTP2: w.proto == protoH2,
+		tr.ForceAttemptHTTP2 = true
+	case protoH2C:
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
+	if w.proto.isH2() {
+		// Otherwise net/http dials for every request that comes before the
+		// first connection is up. It still dials again when every stream
+		// of its connection is in use: HTTP2Config.StrictMaxConcurrentRequests
+		// would stop that, but in Go 1.26 it stalls requests that outnumber
+		// the server's streams until the server closes the connection, so
+		// the report shows net/http's connections instead.
+		tr.MaxConnsPerHost = 1
 	}
 	return &stdClient{rt: tr, closeFn: tr.CloseIdleConnections}, nil
 }
@@ -40,7 +62,7 @@ func (c *stdClient) close() { c.closeFn() }
 
 func (c *stdClient) newWorker(w *workload, t *target) (worker, error) {
 	sw := &stdWorker{rt: c.rt, buf: make([]byte, readBufferSize(w))}
-	if w.proto == protoH2 {
+	if w.proto.isH2() {
 		sw.wantProtoMajor = 2
 	} else {
 		sw.wantProtoMajor = 1

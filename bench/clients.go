@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"time"
 )
 
 // target is where a workload's requests go.
@@ -24,12 +25,24 @@ func (t *target) urls(path string) []string {
 	return urls
 }
 
-// clientKind is one of the clients under comparison.
+// clientKind is one of the clients under comparison: a Go client that runs
+// in this process, with open, or a program that runs in a process of its
+// own, with external.
 type clientKind struct {
 	name string
 	// open returns a new client for w, dialing through d. It returns a
 	// notApplicable error for a workload the client cannot run.
 	open func(w *workload, t *target, d *dialer) (client, error)
+	// external runs one round of w in a child process and measures it as
+	// measure measures the Go clients, but for allocations and latency.
+	external func(w *workload, t *target, srv cpuSource, cfg *config) (*sample, error)
+}
+
+// cpuSource is a server process whose CPU time is measured.
+type cpuSource interface {
+	// CPU returns the CPU time the server has used so far; ok is false
+	// where the platform does not say.
+	CPU() (cpu time.Duration, ok bool)
 }
 
 // client is an open client; each goroutine of a workload uses its own worker.
@@ -52,11 +65,28 @@ type notApplicable string
 
 func (n notApplicable) Error() string { return string(n) }
 
-// clientKinds lists the clients in the order they take turns.
+// clientKinds lists the clients of the benchmark server's workloads in the
+// order they take turns.
 var clientKinds = []clientKind{
 	{name: "httppool", open: openHTTPPool},
 	{name: "net/http", open: openNetHTTP},
 	{name: "fasthttp", open: openFastHTTP},
+}
+
+// h2oClientKinds lists the clients of h2o's workloads, all HTTP/2: fasthttp
+// has none, and h2load is the reference in C.
+var h2oClientKinds = []clientKind{
+	{name: "httppool", open: openHTTPPool},
+	{name: "net/http", open: openNetHTTP},
+	{name: "h2load", external: runH2load},
+}
+
+// clientsOf returns the clients that take turns on w.
+func clientsOf(w *workload) []clientKind {
+	if w.h2o {
+		return h2oClientKinds
+	}
+	return clientKinds
 }
 
 // dialer dials for one client, counts its connections, and refuses any

@@ -122,6 +122,8 @@ type idleResult struct {
 
 func (r *idleResult) client() string { return r.Client }
 
+func (r *idleResult) external() bool { return false }
+
 // ok reports whether r has figures.
 func (r *idleResult) ok() bool { return r.NA == "" && r.Error == "" && r.rounds > 0 }
 

@@ -20,9 +20,11 @@ const maxCountedRound = 2 * time.Minute
 type sample struct {
 	requests   int64
 	elapsed    time.Duration
-	cpu        time.Duration // this process's CPU time: the client's
+	cpu        time.Duration // the client's CPU time: this process's, or an external client's
 	serverCPU  time.Duration // the server process's CPU time
-	machineCPU time.Duration // every process's CPU time, these two included
+	machineCPU time.Duration // every process's CPU time, these included
+	harnessCPU time.Duration // with an external client: this process's CPU time meanwhile
+	external   bool          // measured by runH2load: no allocations, no latency
 	mallocs    uint64
 	bytes      uint64
 	dials      int64
@@ -33,7 +35,7 @@ type sample struct {
 // measure runs one round of w with a new client of kind k and returns what
 // it measured. Setup (the client and its workers) happens before the
 // measurement starts; dials happen during it, as they do for a real program.
-func measure(k clientKind, w *workload, t *target, srv *benchserver.Process, cfg *config) (*sample, error) {
+func measure(k clientKind, w *workload, t *target, srv cpuSource, cfg *config) (*sample, error) {
 	d := &dialer{}
 	c, err := k.open(w, t, d)
 	if err != nil {

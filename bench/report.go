@@ -10,12 +10,10 @@ import (
 	"time"
 )
 
-// The clients the others are compared with, and the one compared.
-const (
-	subject   = "httppool"
-	baseline1 = "net/http"
-	baseline2 = "fasthttp"
-)
+// subject is the client compared with the others: on each workload, with
+// every other client that ran it, in the order they take turns (net/http,
+// then fasthttp or h2load).
+const subject = "httppool"
 
 func (rep *report) writeJSON(out io.Writer) error {
 	enc := json.NewEncoder(out)
@@ -24,7 +22,7 @@ func (rep *report) writeJSON(out io.Writer) error {
 }
 
 // writeText writes one table per workload, each followed by httppool's
-// ratios to net/http and fasthttp, then a summary of those ratios.
+// ratios to the other clients, then a summary of those ratios.
 func (rep *report) writeText(out io.Writer) error {
 	per := rep.Duration + " per client"
 	if rep.Requests > 0 {
@@ -32,7 +30,14 @@ func (rep *report) writeText(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "httppool bench: %s %s, %d CPUs; %s, %s and round, clients interleaved\n",
 		rep.Go, rep.OS, rep.CPUs, plural(rep.Rounds, "round"), per)
-	fmt.Fprintf(out, "%s; %s\n", rep.ServerPin, rep.ClientPin)
+	if rep.ServerPin != "" {
+		fmt.Fprintf(out, "%s; %s\n", rep.ServerPin, rep.ClientPin)
+	} else {
+		fmt.Fprintln(out, rep.ClientPin)
+	}
+	if rep.H2O != "" {
+		fmt.Fprintf(out, "h2o workloads: %s\n", rep.H2O)
+	}
 	for _, wr := range rep.Workloads {
 		fmt.Fprintf(out, "\n%s: %s\n", wr.Name, wr.Desc)
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -53,9 +58,13 @@ func (rep *report) writeText(out io.Writer) error {
 				if r.Disturbed {
 					disturbed = append(disturbed, fmt.Sprintf("%s (%s)", r.Client, percent(r.OtherCPU)))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.0f\t%s\t%s\t\n",
-					r.Client, thousands(r.ReqPerSec), duration(r.CPUPerReq), r.AllocsPerReq, bytesize(r.BytesPerReq),
-					duration(r.P50), duration(r.P99), r.DialsPerRound, percent(r.ClientCPU), server)
+				allocs, bytes, p50, p99 := fmt.Sprintf("%.1f", r.AllocsPerReq), bytesize(r.BytesPerReq), duration(r.P50), duration(r.P99)
+				if r.External {
+					allocs, bytes, p50, p99 = "-", "-", "-", "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t\n",
+					r.Client, thousands(r.ReqPerSec), duration(r.CPUPerReq), allocs, bytes,
+					p50, p99, r.DialsPerRound, percent(r.ClientCPU), server)
 			}
 		}
 		tw.Flush()
@@ -108,7 +117,7 @@ func (rep *report) writeIdle(out io.Writer) {
 
 // writeSummary writes httppool's ratios for every workload in one table.
 func (rep *report) writeSummary(out io.Writer) {
-	fmt.Fprintf(out, "\nsummary: %s relative to %s / %s (below 1x is better, but for req/s)\n", subject, baseline1, baseline2)
+	fmt.Fprintf(out, "\nsummary: %s relative to net/http / fasthttp, or net/http / h2load on h2o (below 1x is better, but for req/s)\n", subject)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "workload\t")
 	for _, m := range throughputMetrics {
@@ -118,53 +127,83 @@ func (rep *report) writeSummary(out io.Writer) {
 	for _, wr := range rep.Workloads {
 		fmt.Fprintf(tw, "%s\t", wr.Name)
 		for _, m := range throughputMetrics {
-			fmt.Fprintf(tw, "%s / %s\t", ratio(wr.Clients, m, baseline1), ratio(wr.Clients, m, baseline2))
+			fmt.Fprintf(tw, "%s\t", ratios(wr.Clients, m))
 		}
 		fmt.Fprintln(tw)
 	}
 	for _, m := range idleMetrics {
 		if len(rep.Idle) > 0 {
-			fmt.Fprintf(tw, "idle %s\t%s / %s\t\t\t\t\t\n", m.name, ratio(rep.Idle, m, baseline1), ratio(rep.Idle, m, baseline2))
+			fmt.Fprintf(tw, "idle %s\t%s\t\t\t\t\t\n", m.name, ratios(rep.Idle, m))
 		}
 	}
 	tw.Flush()
+}
+
+// ratios returns httppool's ratios for m to the others, as "0.46x / 1.02x".
+func ratios[T compared](rs []T, m metric[T]) string {
+	var parts []string
+	for _, b := range others(rs) {
+		parts = append(parts, ratio(rs, m, b))
+	}
+	return strings.Join(parts, " / ")
+}
+
+// others returns the names of the clients in rs other than httppool.
+func others[T compared](rs []T) []string {
+	var names []string
+	for _, r := range rs {
+		if r.client() != subject {
+			names = append(names, r.client())
+		}
+	}
+	return names
 }
 
 // compared is a client's result that ratios are computed from.
 type compared interface {
 	client() string
 	ok() bool
+	// external reports whether the client is a program of its own, whose
+	// allocations and latency are not measured.
+	external() bool
 }
 
 // metric is a figure whose ratios are printed.
 type metric[T compared] struct {
 	name  string
 	value func(T) float64
+	// inProcess says the figure is measured for Go clients only.
+	inProcess bool
 }
 
 var throughputMetrics = []metric[*result]{
-	{"req/s", func(r *result) float64 { return r.ReqPerSec }},
-	{"cpu/req", func(r *result) float64 { return r.CPUPerReq }},
-	{"allocs/req", func(r *result) float64 { return r.AllocsPerReq }},
-	{"B/req", func(r *result) float64 { return r.BytesPerReq }},
-	{"p99", func(r *result) float64 { return r.P99 }},
+	{"req/s", func(r *result) float64 { return r.ReqPerSec }, false},
+	{"cpu/req", func(r *result) float64 { return r.CPUPerReq }, false},
+	{"allocs/req", func(r *result) float64 { return r.AllocsPerReq }, true},
+	{"B/req", func(r *result) float64 { return r.BytesPerReq }, true},
+	{"p99", func(r *result) float64 { return r.P99 }, true},
 }
 
 var idleMetrics = []metric[*idleResult]{
-	{"heap-B/conn", func(r *idleResult) float64 { return r.HeapPerConn }},
-	{"heap+stack-B/conn", func(r *idleResult) float64 { return r.HeapPerConn + r.StackPerConn }},
-	{"goroutines/conn", func(r *idleResult) float64 { return r.GoroutinesPer }},
+	{"heap-B/conn", func(r *idleResult) float64 { return r.HeapPerConn }, true},
+	{"heap+stack-B/conn", func(r *idleResult) float64 { return r.HeapPerConn + r.StackPerConn }, true},
+	{"goroutines/conn", func(r *idleResult) float64 { return r.GoroutinesPer }, true},
 }
 
-// ratioLine returns httppool's ratios to both baselines, for each metric,
-// as "cpu/req 0.46x net/http, 0.98x fasthttp"; empty when httppool has none.
+// ratioLine returns httppool's ratios to the other clients, for each
+// metric, as "cpu/req 0.46x net/http, 0.98x fasthttp"; empty when httppool
+// has none.
 func ratioLine[T compared](rs []T, metrics []metric[T]) string {
 	if r, found := find(rs, subject); !found || !r.ok() {
 		return ""
 	}
 	parts := make([]string, len(metrics))
 	for i, m := range metrics {
-		parts[i] = fmt.Sprintf("%s %s %s, %s %s", m.name, ratio(rs, m, baseline1), baseline1, ratio(rs, m, baseline2), baseline2)
+		var each []string
+		for _, b := range others(rs) {
+			each = append(each, ratio(rs, m, b)+" "+b)
+		}
+		parts[i] = m.name + " " + strings.Join(each, ", ")
 	}
 	return "  " + subject + ": " + strings.Join(parts, "; ")
 }
@@ -174,7 +213,7 @@ func ratioLine[T compared](rs []T, metrics []metric[T]) string {
 func ratio[T compared](rs []T, m metric[T], baseline string) string {
 	a, foundA := find(rs, subject)
 	b, foundB := find(rs, baseline)
-	if !foundA || !foundB || !a.ok() || !b.ok() {
+	if !foundA || !foundB || !a.ok() || !b.ok() || m.inProcess && (a.external() || b.external()) {
 		return "-"
 	}
 	x, y := m.value(a), m.value(b)
@@ -187,8 +226,8 @@ func ratio[T compared](rs []T, m metric[T], baseline string) string {
 	return fmt.Sprintf("%.2fx", x/y)
 }
 
-// roundsLine returns the spread of httppool's cpu/req ratio to each baseline
-// over the rounds, each round's ratio taken between turns next to each other
+// roundsLine returns the spread of httppool's cpu/req ratio to each other
+// client over the rounds, each round's ratio taken between turns next to each other
 // in time, as "cpu/req by round: 0.95-1.10x fasthttp (median 1.00x)"; empty
 // with fewer than three rounds.
 func roundsLine(rs []*result) string {
@@ -197,7 +236,7 @@ func roundsLine(rs []*result) string {
 		return ""
 	}
 	var parts []string
-	for _, baseline := range []string{baseline1, baseline2} {
+	for _, baseline := range others(rs) {
 		b, found := find(rs, baseline)
 		if !found || !b.ok() || len(b.RoundCPUPerReq) != len(a.RoundCPUPerReq) {
 			continue

@@ -18,9 +18,10 @@ type report struct {
 	Rounds      int               `json:"rounds"`
 	Duration    string            `json:"duration"`
 	Requests    int               `json:"requests_per_round,omitempty"`
-	ServerPin   string            `json:"server_pinning"`
+	ServerPin   string            `json:"server_pinning,omitempty"`
 	ClientPin   string            `json:"client_pinning"`
-	ServerCores int               `json:"server_cores"`
+	ServerCores int               `json:"server_cores,omitempty"`
+	H2O         string            `json:"h2o,omitempty"` // h2o's and h2load's versions and pinning, or why they did not run
 	Workloads   []*workloadResult `json:"workloads"`
 	Idle        []*idleResult     `json:"idle,omitempty"`
 }
@@ -35,6 +36,7 @@ type workloadResult struct {
 // result is one client's figures for one workload, over all rounds.
 type result struct {
 	Client          string  `json:"client"`
+	External        bool    `json:"external,omitempty"` // a program of its own: no allocations or latency measured
 	NA              string  `json:"na,omitempty"`
 	Error           string  `json:"error,omitempty"`
 	Rounds          int     `json:"rounds"`
@@ -57,7 +59,7 @@ type result struct {
 	// them in time.
 	RoundCPUPerReq []float64 `json:"round_cpu_ns_per_req"`
 
-	machineCPU time.Duration
+	machineCPU, harnessCPU time.Duration
 
 	elapsed, cpu, serverCPU time.Duration
 	mallocs, bytes          uint64
@@ -73,6 +75,8 @@ func (r *result) add(s *sample) {
 	r.cpu += s.cpu
 	r.serverCPU += s.serverCPU
 	r.machineCPU += s.machineCPU
+	r.harnessCPU += s.harnessCPU
+	r.External = r.External || s.external
 	r.mallocs += s.mallocs
 	r.bytes += s.bytes
 	r.dials += s.dials
@@ -101,12 +105,14 @@ func (r *result) finish(serverCores int) {
 	r.ServerCPU = r.serverCPU.Seconds() / secs
 	r.ServerSaturated = r.ServerCPU >= saturation*float64(serverCores)
 	if r.machineCPU > 0 {
-		r.OtherCPU = max(0, (r.machineCPU-r.cpu-r.serverCPU).Seconds()/secs)
+		r.OtherCPU = max(0, (r.machineCPU-r.cpu-r.serverCPU-r.harnessCPU).Seconds()/secs)
 		r.Disturbed = r.OtherCPU >= disturbance
 	}
 }
 
 func (r *result) client() string { return r.Client }
+
+func (r *result) external() bool { return r.External }
 
 // ok reports whether r has figures.
 func (r *result) ok() bool {

@@ -11,8 +11,12 @@ type protocol uint8
 const (
 	protoHTTP  protocol = iota // HTTP/1.1 over TCP
 	protoHTTPS                 // HTTP/1.1 over TLS
-	protoH2                    // HTTP/2 over TLS
+	protoH2                    // HTTP/2 over TLS, through ALPN
+	protoH2C                   // HTTP/2 over TCP with prior knowledge
 )
+
+// isH2 reports whether p is HTTP/2, over TLS or not.
+func (p protocol) isH2() bool { return p == protoH2 || p == protoH2C }
 
 // workload is one kind of traffic that every client sends in turn.
 type workload struct {
@@ -27,6 +31,7 @@ type workload struct {
 	manyHosts   bool // request i goes to host i % hosts
 	perHost     int  // with manyHosts: requests per host and round
 	idle        bool // the idle-connection measurement, not a throughput one
+	h2o         bool // served by h2o rather than the benchmark server; h2load joins the clients
 }
 
 // defaultBody is the size of the server's default response body.
@@ -63,7 +68,35 @@ func workloads(hosts, idleConns int) []*workload {
 			name: "https-h2-c64", desc: "HTTPS HTTP/2 GET, 64 concurrent (net/http's server)",
 			proto: protoH2, method: "GET", path: "/", respBody: defaultBody, concurrency: 64,
 		},
+		h2oGet(protoH2C, 64), h2oGet(protoH2C, 256),
+		h2oGet(protoH2, 64), h2oGet(protoH2, 256),
+		{
+			name: "h2o-tls-get1m-c16", desc: "h2 (TLS) GET of a 1 MiB body from h2o, 16 concurrent streams on one connection",
+			proto: protoH2, h2o: true, method: "GET", path: h2oLargePath, respBody: 1 << 20, concurrency: 16,
+		},
+		{
+			name: "h2o-tls-post64k-c16", desc: "h2 (TLS) POST of a 64 KiB body to h2o (an mruby handler answers \"ok\"), 16 concurrent streams on one connection",
+			proto: protoH2, h2o: true, method: "POST", path: h2oUploadPath, reqBody: 64 << 10, respBody: 2, concurrency: 16,
+		},
 		{name: "idle", idle: true, concurrency: idleConns},
+	}
+}
+
+// h2oGet returns the workload of small GETs from h2o on one HTTP/2
+// connection with c requests at a time. Over 100, h2o's limit of streams,
+// the clients hold the rest back until a stream ends.
+func h2oGet(proto protocol, c int) *workload {
+	kind, name := "h2 (TLS)", "tls"
+	if proto == protoH2C {
+		kind, name = "h2c (prior knowledge)", "h2c"
+	}
+	streams := fmt.Sprintf("%d concurrent streams on one connection", c)
+	if c > h2oAnnouncedStreams {
+		streams = fmt.Sprintf("%d concurrent requests on one connection (h2o allows %d streams: the client queues the rest)", c, h2oAnnouncedStreams)
+	}
+	return &workload{
+		name: fmt.Sprintf("h2o-%s-c%d", name, c), desc: fmt.Sprintf("%s GET from h2o, 13-byte body, %s", kind, streams),
+		proto: proto, h2o: true, method: "GET", path: h2oSmallPath, respBody: defaultBody, concurrency: c,
 	}
 }
 
