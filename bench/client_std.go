@@ -19,7 +19,7 @@ func openHTTPPool(w *workload, t *target, d *dialer) (client, error) {
 	if w.proto.isH2() {
 		// One connection, as with h2load -c 1: requests over the server's
 		// MAX_CONCURRENT_STREAMS wait for a stream rather than dial.
-		cfg.HTTP2.StrictMaxConcurrentStreams = true
+		cfg.HTTP2.StrictMaxConcurrentRequests = true
 		cfg.HTTP2.H2C = w.proto == protoH2C
 	}
 	tr := httppool.New(cfg)
