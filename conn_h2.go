@@ -55,10 +55,13 @@ type h2Conn struct {
 	windowWait    sync.Cond
 
 	// The read side, used by whoever holds reading.
+	sawSettings bool          // the server's first frame, SETTINGS, arrived
 	br          *bufio.Reader // nil while parked
 	fr          *http2.Framer // nil while parked
 	dec         *hpack.Decoder
-	block       headerBlock // the header block being decoded
+	block       headerBlock  // the header block being decoded
+	decoded     decodedBlock // the last response head decoded
+	decGen      uint64       // counts the changes of the decoder's table
 	recvUnacked int32       // connection-level credit not yet given back
 	junk        int         // frames that did no work since junkSince: the flood budget
 	junkSince   time.Time

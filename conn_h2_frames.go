@@ -1,6 +1,7 @@
 package httppool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -21,10 +22,11 @@ func (cc *h2Conn) processFrame(f http2.Frame) error {
 	if cc.opts.pingAfter > 0 {
 		cc.lastRead = time.Now()
 	}
-	if !cc.isSettled() {
+	if !cc.sawSettings {
 		if _, ok := f.(*http2.SettingsFrame); !ok {
 			return cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("server sent %s before its SETTINGS", f.Header().Type))
 		}
+		cc.sawSettings = true
 	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
@@ -49,12 +51,6 @@ func (cc *h2Conn) processFrame(f http2.Frame) error {
 	return cc.noteJunk() // PRIORITY and unknown frames
 }
 
-func (cc *h2Conn) isSettled() bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	return cc.settled
-}
-
 // streamFor returns the open stream id names, nil for one that ended, or a
 // connection error for one the client never opened.
 func (cc *h2Conn) streamForLocked(id uint32) (*h2Stream, error) {
@@ -70,13 +66,6 @@ func (cc *h2Conn) streamForLocked(id uint32) (*h2Stream, error) {
 func (cc *h2Conn) onData(f *http2.DataFrame) error {
 	length := int32(f.Length)
 	data := f.Data()
-	cc.mu.Lock()
-	s, err := cc.streamForLocked(f.StreamID)
-	if err != nil {
-		cc.mu.Unlock()
-		return err
-	}
-	cc.mu.Unlock()
 	// The read loop alone changes recvUnacked.
 	cc.recvUnacked += length
 	if cc.recvUnacked > cc.opts.connWindow {
@@ -87,6 +76,11 @@ func (cc *h2Conn) onData(f *http2.DataFrame) error {
 		cc.recvUnacked = 0
 	}
 	cc.mu.Lock()
+	s, err := cc.streamForLocked(f.StreamID)
+	if err != nil {
+		cc.mu.Unlock()
+		return err
+	}
 	if s == nil || s.readClosed {
 		cc.mu.Unlock()
 		return cc.noteJunk() // a stream that ended: its data is dropped
@@ -142,8 +136,13 @@ func (cc *h2Conn) onData(f *http2.DataFrame) error {
 // or trailers. Blocks of streams that ended are decoded all the same, to
 // keep HPACK's state, and dropped.
 func (cc *h2Conn) onHeaders(f *http2.HeadersFrame) error {
+	return cc.startBlock(f.StreamID, f.StreamEnded(), f.HeadersEnded(), f.HeaderBlockFragment())
+}
+
+// startBlock begins the header block of stream id with its first fragment.
+func (cc *h2Conn) startBlock(id uint32, endStream, endHeaders bool, frag []byte) error {
 	cc.mu.Lock()
-	s, err := cc.streamForLocked(f.StreamID)
+	s, err := cc.streamForLocked(id)
 	if s != nil && s.readClosed {
 		s = nil
 	}
@@ -164,8 +163,11 @@ func (cc *h2Conn) onHeaders(f *http2.HeadersFrame) error {
 		s.firstByte = true
 		s.trace.GotFirstResponseByte()
 	}
-	cc.block.start(s, f.StreamID, f.StreamEnded(), trailers, limit)
-	return cc.blockFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	cc.block.start(s, id, endStream, trailers, limit)
+	if endHeaders && s != nil && !trailers && cc.decoded.hit(frag, cc.decGen, limit, &cc.block) {
+		return cc.endBlock()
+	}
+	return cc.blockFragment(frag, endHeaders)
 }
 
 func (cc *h2Conn) onContinuation(f *http2.ContinuationFrame) error {
@@ -185,6 +187,7 @@ func (cc *h2Conn) blockFragment(frag []byte, end bool) error {
 	if int64(len(frag)) > 2*int64(max(b.limit-b.size, 0))+4096 {
 		return cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("%w (encoded block beyond twice the limit)", ErrResponseHeaderTooLarge))
 	}
+	b.mutates = b.mutates || b.frames > 1 || changesTable(frag)
 	if _, err := cc.dec.Write(frag); err != nil {
 		if errors.Is(err, hpack.ErrStringLength) {
 			// Past the limit in one field: HPACK's state is lost with it.
@@ -199,6 +202,11 @@ func (cc *h2Conn) blockFragment(frag []byte, end bool) error {
 	cc.dec.SetEmitEnabled(true)
 	if err != nil {
 		return cc.protocolError(http2.ErrCodeCompression, err)
+	}
+	if b.mutates {
+		cc.decGen++ // the decoder's table may have changed
+	} else if b.s != nil && !b.trailers {
+		cc.decoded.remember(frag, cc.decGen, b)
 	}
 	return cc.endBlock()
 }
@@ -266,8 +274,10 @@ func (cc *h2Conn) deliverResponse(s *h2Stream, b *headerBlock, code int) error {
 	resp.StatusCode = code
 	resp.Status = statusLine(code, b.status)
 	resp.Header = b.header()
-	for _, k := range connHeaders {
-		delete(resp.Header, k)
+	if b.connHdr {
+		for _, k := range connHeaders {
+			delete(resp.Header, k)
+		}
 	}
 	if t := resp.Header["Trailer"]; len(t) > 0 {
 		resp.Trailer = make(http.Header, len(t))
@@ -525,10 +535,14 @@ type headerBlock struct {
 	tooLarge  bool
 	invalid   error
 	regular   bool
+	connHdr   bool // a connection-specific field came, to be dropped
+	mutates   bool // decoding the block may change HPACK's table
 	status    string
 	fields    []h2Field
+	keys      keyCache
 }
 
+// h2Field is a decoded field: its canonical name, or as sent for a request.
 type h2Field struct{ name, value string }
 
 func (b *headerBlock) start(s *h2Stream, id uint32, endStream, trailers bool, limit int) {
@@ -538,7 +552,9 @@ func (b *headerBlock) start(s *h2Stream, id uint32, endStream, trailers bool, li
 
 func (b *headerBlock) reset() {
 	clear(b.fields)
-	*b = headerBlock{cc: b.cc, fields: b.fields[:0]}
+	b.s, b.id, b.endStream, b.trailers, b.frames, b.limit, b.size = nil, 0, false, false, 0, 0, 0
+	b.tooLarge, b.invalid, b.regular, b.connHdr, b.mutates, b.status = false, nil, false, false, false, ""
+	b.fields = b.fields[:0]
 }
 
 func (b *headerBlock) emit(f hpack.HeaderField) {
@@ -568,7 +584,45 @@ func (b *headerBlock) emit(f hpack.HeaderField) {
 		b.invalid = fmt.Errorf("invalid header name %q", f.Name)
 		return
 	}
-	b.fields = append(b.fields, h2Field{f.Name, f.Value})
+	switch f.Name {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		b.connHdr = true
+	}
+	b.fields = append(b.fields, h2Field{b.keys.canonical(f.Name), f.Value})
+}
+
+// decodedBlock remembers the last response head that HPACK decoded
+// without changing its table (indexed fields and literals without
+// indexing): the same bytes, while the table is as it was (decGen counts
+// its changes), decode to the same fields, which are then not decoded,
+// checked and canonicalized again.
+type decodedBlock struct {
+	gen     uint64
+	raw     []byte
+	status  string
+	fields  []h2Field
+	size    int
+	connHdr bool
+}
+
+func (d *decodedBlock) remember(raw []byte, gen uint64, b *headerBlock) {
+	if len(raw) > 1024 || len(b.fields) > 32 || b.tooLarge || b.invalid != nil {
+		d.raw = d.raw[:0]
+		return
+	}
+	d.gen, d.raw = gen, append(d.raw[:0], raw...)
+	d.status, d.size, d.connHdr = b.status, b.size, b.connHdr
+	d.fields = append(d.fields[:0], b.fields...)
+}
+
+// hit fills b from the remembered head if raw is its block.
+func (d *decodedBlock) hit(raw []byte, gen uint64, limit int, b *headerBlock) bool {
+	if len(d.raw) == 0 || d.gen != gen || d.size > limit || !bytes.Equal(raw, d.raw) {
+		return false
+	}
+	b.status, b.size, b.connHdr = d.status, d.size, d.connHdr
+	b.fields = append(b.fields[:0], d.fields...)
+	return true
 }
 
 // header builds the block's http.Header: one map, and one array holding
@@ -577,7 +631,7 @@ func (b *headerBlock) header() http.Header {
 	h := make(http.Header, len(b.fields))
 	strs := make([]string, len(b.fields))
 	for _, f := range b.fields {
-		k := canonicalKey(f.name)
+		k := f.name
 		if vv := h[k]; vv != nil {
 			h[k] = append(vv, f.value)
 			continue
@@ -614,11 +668,26 @@ var canonicalKeys = func() map[string]string {
 	return m
 }()
 
-func canonicalKey(name string) string {
-	if k, ok := canonicalKeys[name]; ok {
-		return k
+// keyCache remembers the canonical form of the field names a connection
+// decoded lately, so that the common case costs a string comparison, not
+// a map lookup, and an uncommon name is canonicalized once.
+type keyCache [64]struct{ name, key string }
+
+func (c *keyCache) canonical(name string) string {
+	h := len(name)
+	if h > 0 {
+		h = h*31 + int(name[0]) + 7*int(name[len(name)-1])
 	}
-	return http.CanonicalHeaderKey(name)
+	e := &c[h&(len(c)-1)]
+	if e.name == name && e.key != "" {
+		return e.key
+	}
+	k, ok := canonicalKeys[name]
+	if !ok {
+		k = http.CanonicalHeaderKey(name)
+	}
+	e.name, e.key = name, k
+	return k
 }
 
 // statusLines holds "<code> <reason>" for the codes net/http names.

@@ -90,6 +90,72 @@ func allIndexed(b []byte) bool {
 	return true
 }
 
+// changesTable reports whether decoding an HPACK block may change the
+// decoder's dynamic table: whether it holds a literal with incremental
+// indexing or a table size update (RFC 7541 section 6). Indexed fields and
+// literals without indexing leave it as it was. A block it cannot walk
+// counts as changing it.
+func changesTable(b []byte) bool {
+	for len(b) > 0 {
+		c := b[0]
+		switch {
+		case c&0x80 != 0: // indexed field
+			var ok bool
+			if _, b, ok = hpackInt(b, 7); !ok {
+				return true
+			}
+		case c&0xc0 == 0x40, c&0xe0 == 0x20: // incremental indexing, size update
+			return true
+		default: // literal without indexing, or never indexed
+			idx, rest, ok := hpackInt(b, 4)
+			if !ok {
+				return true
+			}
+			b = rest
+			if idx == 0 {
+				if b, ok = skipHpackString(b); !ok {
+					return true
+				}
+			}
+			if b, ok = skipHpackString(b); !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hpackInt reads an integer with an n-bit prefix (RFC 7541 section 5.1).
+func hpackInt(b []byte, n uint) (uint64, []byte, bool) {
+	mask := uint64(1)<<n - 1
+	v := uint64(b[0]) & mask
+	b = b[1:]
+	if v < mask {
+		return v, b, true
+	}
+	for shift := uint(0); shift < 63 && len(b) > 0; shift += 7 {
+		c := b[0]
+		b = b[1:]
+		v += uint64(c&0x7f) << shift
+		if c&0x80 == 0 {
+			return v, b, true
+		}
+	}
+	return 0, nil, false
+}
+
+// skipHpackString skips a string literal (RFC 7541 section 5.2).
+func skipHpackString(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	n, rest, ok := hpackInt(b, 7)
+	if !ok || n > uint64(len(rest)) {
+		return nil, false
+	}
+	return rest[n:], true
+}
+
 // requestFieldList is a request's header list in the order it is sent.
 type requestFieldList struct{ list []h2Field }
 

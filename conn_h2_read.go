@@ -2,6 +2,7 @@ package httppool
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -67,7 +68,7 @@ func (cc *h2Conn) readLoop() {
 	cc.armDeadline()
 	for {
 		f, err := cc.readFrame()
-		if err == nil {
+		if err == nil && f != nil {
 			err = cc.processFrame(f)
 		} else if isTimeout(err) {
 			var park bool
@@ -127,10 +128,52 @@ func (cc *h2Conn) readFrame() (http2.Frame, error) {
 	if n > cc.opts.maxReadFrame {
 		return nil, http2.ErrFrameTooLarge
 	}
-	if _, err := cc.br.Peek(9 + int(n)); err != nil {
+	frame, err := cc.br.Peek(9 + int(n))
+	if err != nil {
 		return nil, err
 	}
+	if http2.FrameType(hdr[3]) == http2.FrameHeaders && http2.Flags(hdr[4]).Has(http2.FlagHeadersEndHeaders) &&
+		cc.sawSettings && cc.block.frames == 0 {
+		// The commonest frame after DATA, read without the Framer, which
+		// allocates each HEADERS frame.
+		return nil, cc.onHeadersFrame(frame)
+	}
 	return cc.fr.ReadFrame()
+}
+
+// onHeadersFrame handles a HEADERS frame that holds a whole header block,
+// in the read buffer, as the Framer would parse it, and discards it. A
+// block continued in CONTINUATIONs goes through the Framer, which checks
+// their order.
+func (cc *h2Conn) onHeadersFrame(frame []byte) error {
+	flags := http2.Flags(frame[4])
+	id := binary.BigEndian.Uint32(frame[5:9]) & (1<<31 - 1)
+	p := frame[9:]
+	if id == 0 {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	pad := 0
+	if flags.Has(http2.FlagHeadersPadded) {
+		if len(p) < 1 {
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	if flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		if binary.BigEndian.Uint32(p)&(1<<31-1) == id {
+			return http2.ConnectionError(http2.ErrCodeProtocol) // depends on itself
+		}
+		p = p[5:]
+	}
+	if pad > len(p) {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	err := cc.startBlock(id, flags.Has(http2.FlagHeadersEndStream), true, p[:len(p)-pad])
+	cc.br.Discard(len(frame))
+	return err
 }
 
 // frameBuffered reports whether a whole frame is in the read buffer.
@@ -266,7 +309,7 @@ func (cc *h2Conn) readParked() closeReason {
 	var err error
 	for err == nil {
 		var f http2.Frame
-		if f, err = cc.readFrame(); err == nil {
+		if f, err = cc.readFrame(); err == nil && f != nil {
 			err = cc.processFrame(f)
 		}
 	}

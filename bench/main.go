@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/httppool/httppool/internal/benchserver"
 )
@@ -36,9 +37,22 @@ func main() {
 	flag.IntVar(&cfg.idleConns, "idle-conns", cfg.idleConns, "idle connections of the idle workload")
 	flag.BoolVar(&cfg.pin, "pin", cfg.pin, "pin the server to CPU 1 and this process to CPU 0 with taskset")
 	flag.BoolVar(&cfg.json, "json", cfg.json, "print the results as JSON instead of tables")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the harness (the clients) to this file")
 	flag.Parse()
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(cfg, os.Stdout, os.Stderr); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
