@@ -62,8 +62,8 @@ type h2Conn struct {
 	block       headerBlock  // the header block being decoded
 	decoded     decodedBlock // the last response head decoded
 	decGen      uint64       // counts the changes of the decoder's table
-	recvUnacked int32       // connection-level credit not yet given back
-	junk        int         // frames that did no work since junkSince: the flood budget
+	recvUnacked int32        // connection-level credit not yet given back
+	junk        int          // frames that did no work since junkSince: the flood budget
 	junkSince   time.Time
 	armed       time.Time // the read deadline set, zero if none
 	lastRead    time.Time // when a frame last arrived, for health checks
