@@ -409,19 +409,52 @@ func (c *altSvcCache) status(origin string, now time.Time) (HTTP3Status, bool) {
 
 // noteAltSvc is the hook where responses come back (core.send): it records
 // the Alt-Svc header of a response from an origin that may use HTTP/3 and,
-// when that origin's pool has no HTTP/3 connection, starts one.
-func (c *core) noteAltSvc(key connectKey, resp *http.Response) {
+// when that origin's pool has no HTTP/3 connection, starts one. cn is the
+// connection the response came over. A pool that recorded the same value
+// less than altSvcRenewEvery ago does not record it again, so that a server
+// repeating its Alt-Svc on every response costs one comparison.
+func (c *core) noteAltSvc(cn conn, resp *http.Response) {
+	b := cn.base()
+	hp := b.hp
+	if !hp.h3ok {
+		return
+	}
 	values := resp.Header["Alt-Svc"]
-	if len(values) == 0 || key.scheme != "https" || key.proxy != "" {
+	if len(values) == 0 {
 		return
 	}
-	host, _, err := net.SplitHostPort(key.addr)
-	if err != nil {
-		return
+	if !recentAltSvc(hp, values) {
+		host, _, err := net.SplitHostPort(hp.key.addr)
+		if err != nil {
+			return
+		}
+		c.h3.alts.note(hp.key.addr, host, values, time.Now())
 	}
-	now := time.Now()
-	c.h3.alts.note(key.addr, host, values, now)
-	if v, ok := c.hosts.Load(key); ok {
-		v.(*hostPool).upgradeH3()
+	if b.proto != protoH3 { // over HTTP/3, the pool has an HTTP/3 connection
+		hp.upgradeH3()
 	}
+}
+
+// recentAltSvc reports whether hp recorded values less than
+// altSvcRenewEvery ago, and otherwise remembers them as recorded now.
+func recentAltSvc(hp *hostPool, values []string) bool {
+	if len(values) != 1 {
+		return false
+	}
+	now := monoNow()
+	if last := hp.altSvcSeen.Load(); last != nil && last.value == values[0] && now.Sub(last.at) < altSvcRenewEvery {
+		return true
+	}
+	hp.altSvcSeen.Store(&altSvcSeen{value: values[0], at: now})
+	return false
+}
+
+// altSvcRenewEvery is how often a pool renews an Alt-Svc value that its
+// origin repeats unchanged.
+const altSvcRenewEvery = time.Second
+
+// altSvcSeen is the Alt-Svc value a pool last recorded, and when.
+type altSvcSeen struct {
+	value string
+	at    time.Time
 }

@@ -167,9 +167,8 @@ func (b *h3Body) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	if err != nil {
-		var he *HTTP3Error
-		if errors.As(err, &he) && he.Kind == HTTP3StreamReset {
-			err = &StreamResetError{Proto: "HTTP/3.0", Code: he.Code}
+		if err != io.EOF {
+			err = h3BodyError(err)
 		}
 		b.end()
 	}
@@ -196,6 +195,16 @@ func (b *h3Body) end() {
 		tracePutIdleConn(b.trace, c.hp.release(c, reason))
 		c.hp.core.requestDone()
 	}
+}
+
+// h3BodyError turns a stream reset in a response body into a
+// *StreamResetError, as over HTTP/2.
+func h3BodyError(err error) error {
+	var he *HTTP3Error
+	if errors.As(err, &he) && he.Kind == HTTP3StreamReset {
+		return &StreamResetError{Proto: "HTTP/3.0", Code: he.Code}
+	}
+	return err
 }
 
 // h3NetConn stands for an HTTP/3 connection where a net.Conn is expected,

@@ -655,7 +655,6 @@ func TestH3TraceAndLogger(t *testing.T) {
 	})
 }
 
-
 func TestH3NotForProxiesOrHTTP(t *testing.T) {
 	tr := New(Config{HTTP3: HTTP3Config{Dialer: &fakeH3{}}})
 	defer tr.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,8 +57,9 @@ type hostPool struct {
 	connecting chan struct{} // while a dial that others wait for runs; closed when it ends
 
 	// HTTP/3 (issue 19, race.go).
-	h3ok      bool // the key may speak HTTP/3: https, direct, Config.HTTP3.Dialer set
-	h3dialing bool // a QUIC dial runs (race or upgrade): no other starts
+	h3ok       bool                       // the key may speak HTTP/3: https, direct, Config.HTTP3.Dialer set
+	h3dialing  bool                       // a QUIC dial runs (race or upgrade): no other starts
+	altSvcSeen atomic.Pointer[altSvcSeen] // the Alt-Svc value last recorded (altsvc.go)
 }
 
 // waiter is a request waiting for a connection of its host.

@@ -46,6 +46,20 @@ func (hp *hostPool) claimH3Locked() (alt string, ok bool) {
 	return alt, ok
 }
 
+// hasH3Locked reports whether the pool has an HTTP/3 connection that takes
+// requests; one draining after a GOAWAY does not count.
+func (hp *hostPool) hasH3Locked() bool {
+	if hp.byProto[protoH3] == 0 {
+		return false
+	}
+	for cn := hp.conns.head; cn != nil; cn = cn.base().next {
+		if b := cn.base(); b.proto == protoH3 && !b.closing {
+			return true
+		}
+	}
+	return false
+}
+
 // h3DialDone ends the pool's QUIC dial: the pool may start another.
 func (hp *hostPool) h3DialDone() {
 	hp.mu.Lock()
@@ -60,7 +74,7 @@ func (hp *hostPool) h3DialDone() {
 // while the origin's TCP connections work, HTTP/3 is marked broken.
 func (hp *hostPool) upgradeH3() {
 	hp.mu.Lock()
-	if hp.byProto[protoH3] > 0 || hp.dead || hp.core.closed.Load() {
+	if hp.hasH3Locked() || hp.dead || hp.core.closed.Load() {
 		hp.mu.Unlock()
 		return
 	}

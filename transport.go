@@ -189,7 +189,7 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 				if h3Failed != nil && t.conn.base().proto != protoH3 && h3ConnGone(h3Failed) {
 					c.h3Broken(key, h3Failed)
 				}
-				c.noteAltSvc(key, resp)
+				c.noteAltSvc(t.conn, resp)
 			}
 			return resp, nil
 		}
