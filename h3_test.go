@@ -676,3 +676,139 @@ func TestH3NotForProxiesOrHTTP(t *testing.T) {
 		t.Error("HTTP3Status without HTTP/3 reports something")
 	}
 }
+
+func TestH3AltSvcRenewedAtMostOncePerSecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{HTTP2: HTTP2Config{Disable: true}}, nil)
+		defer r.close()
+		r.h3.set(func(f *fakeH3) { f.dialErr = errors.New("fake: no QUIC") }) // stay on TCP
+		r.get(t)
+		first := r.status(t).Expires
+		time.Sleep(500 * time.Millisecond)
+		r.get(t)
+		if got := r.status(t).Expires; !got.Equal(first) {
+			t.Errorf("expiry renewed %v after half a second", got.Sub(first))
+		}
+		time.Sleep(600 * time.Millisecond)
+		r.get(t)
+		if got := r.status(t).Expires; got.Sub(first) != 1100*time.Millisecond {
+			t.Errorf("expiry moved by %v after 1.1 s, want renewed", got.Sub(first))
+		}
+	})
+}
+
+func TestH3AltSvcClear(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var clear atomic.Bool
+		r := newH3Rig(Config{}, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if clear.Load() {
+				w.Header().Set("Alt-Svc", "clear")
+			}
+		}))
+		defer r.close()
+		r.upgraded(t)
+		clear.Store(true)
+		if p := r.get(t); p != 3 {
+			t.Fatalf("request over HTTP/%d", p)
+		}
+		if s := r.status(t); s.Alternative != "" {
+			t.Errorf("status %+v after Alt-Svc: clear, want no alternative", s)
+		}
+		// No alternative: a new connection dials TCP at once, no race.
+		r.h3.set(func(f *fakeH3) { f.block = true })
+		r.tr.CloseIdleConnections()
+		start := time.Now()
+		if p := r.get(t); p != 2 {
+			t.Errorf("request over HTTP/%d after clear, want TCP", p)
+		}
+		if dials := r.tcp.dialTimes(); !dials[len(dials)-1].Equal(start) {
+			t.Errorf("TCP dialed %v after the request, want at once", dials[len(dials)-1].Sub(start))
+		}
+	})
+}
+
+func TestH3MaxConnsPerHostClosesLoser(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{MaxConnsPerHost: 1, HTTP3: HTTP3Config{RaceDelay: time.Millisecond}}, nil)
+		defer r.close()
+		r.h3.delay = 10 * time.Millisecond
+		r.seed()
+		if p := r.get(t); p != 2 {
+			t.Fatalf("request over HTTP/%d, want TCP", p)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st := r.tr.Stats()
+		if st.Open != 1 || st.HTTP3 != 0 || r.h3.closedConns() != 1 {
+			t.Errorf("stats %+v, %d QUIC connections closed: the late QUIC connection must not exceed MaxConnsPerHost", st, r.h3.closedConns())
+		}
+	})
+}
+
+func TestH3ResponseHeaderTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{ResponseHeaderTimeout: time.Second}, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Query().Has("slow") {
+				select {
+				case <-req.Context().Done():
+				case <-time.After(time.Minute):
+				}
+			}
+		}))
+		defer r.close()
+		r.upgraded(t)
+		r.h3.set(func(f *fakeH3) {
+			f.fail = func(req *http.Request) error {
+				if req.URL.Query().Has("slow") {
+					<-req.Context().Done() // as quic-go does: the request's context ends it
+					return req.Context().Err()
+				}
+				return nil
+			}
+		})
+		req, _ := http.NewRequest("GET", testH3Origin+"/?slow", nil)
+		start := time.Now()
+		_, err := r.tr.RoundTrip(req)
+		if !errors.Is(err, ErrResponseHeaderTimeout) || time.Since(start) != time.Second {
+			t.Fatalf("err = %v after %v, want ErrResponseHeaderTimeout after 1s", err, time.Since(start))
+		}
+		if p := r.get(t); p != 3 {
+			t.Errorf("next request over HTTP/%d: the timeout must not close the connection", p)
+		}
+	})
+}
+
+func TestH3OffWithDisableKeepAlives(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{DisableKeepAlives: true}, nil)
+		defer r.close()
+		for range 3 {
+			if p := r.get(t); p != 2 {
+				t.Fatalf("request over HTTP/%d", p)
+			}
+		}
+		synctest.Wait()
+		if d := r.h3.dials.Load(); d != 0 {
+			t.Errorf("%d QUIC dials with keep-alives off, want none", d)
+		}
+	})
+}
+
+func TestH3PoolLimitsApply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{MaxRequestsPerConn: 2}, nil)
+		defer r.close()
+		r.upgraded(t)
+		for range 2 {
+			if p := r.get(t); p != 3 {
+				t.Fatalf("request over HTTP/%d", p)
+			}
+		}
+		r.get(t) // the HTTP/3 connection served its 2: it closes, another is dialed
+		synctest.Wait()
+		st := r.tr.Stats()
+		if st.Closed[CloseMaxRequests] != 1 || st.HTTP3 != 1 || r.h3.dials.Load() != 2 {
+			t.Errorf("stats %+v, %d QUIC dials: want the first HTTP/3 connection closed for max_requests and a new one", st, r.h3.dials.Load())
+		}
+	})
+}

@@ -84,7 +84,7 @@ func (o *simOrigin) listenPacket(ctx context.Context, raddr *net.UDPAddr) (net.P
 	return pc, nil
 }
 
-// ipCert is a self-signed certificate for 127.0.0.1.
+// ipCert is a self-signed certificate for 127.0.0.1 and localhost.
 func ipCert(t *testing.T) tls.Certificate {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -94,6 +94,7 @@ func ipCert(t *testing.T) tls.Certificate {
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: "127.0.0.1"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"localhost"},
 		NotBefore:    time.Unix(0, 0),
 		NotAfter:     time.Unix(1<<33, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
