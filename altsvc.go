@@ -239,13 +239,14 @@ type h3Origin struct {
 
 	brokenUntil time.Time
 	failures    int
+	dialing     bool // a QUIC dial runs (race or upgrade): no other starts
 
 	srtt time.Duration
 }
 
 // live reports whether the entry still says anything at now.
 func (o *h3Origin) live(now time.Time) bool {
-	return o.alt != "" && now.Before(o.expires) || now.Before(o.brokenUntil) || o.failures > 0
+	return o.alt != "" && now.Before(o.expires) || now.Before(o.brokenUntil) || o.failures > 0 || o.dialing
 }
 
 // entryLocked returns the origin's entry, making one (and room for it)
@@ -335,6 +336,28 @@ func (c *altSvcCache) usable(origin string, now time.Time) (alt string, ok bool)
 		return "", false
 	}
 	return o.alt, true
+}
+
+// claim returns the origin's alternative, as usable does, and reserves
+// its one QUIC dial at a time: ok is false while one runs.
+func (c *altSvcCache) claim(origin string, now time.Time) (alt string, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.origins[origin]
+	if o == nil || o.dialing || o.alt == "" || !now.Before(o.expires) || now.Before(o.brokenUntil) {
+		return "", false
+	}
+	o.dialing = true
+	return o.alt, true
+}
+
+// unclaim ends the origin's QUIC dial.
+func (c *altSvcCache) unclaim(origin string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if o := c.origins[origin]; o != nil {
+		o.dialing = false
+	}
 }
 
 // markBroken records that QUIC to origin failed while TCP worked: HTTP/3 is

@@ -37,10 +37,7 @@ func newTLSConfig(base *tls.Config) *tls.Config {
 func (c *core) dialConn(ctx context.Context, hp *hostPool, tcpOnly bool) (conn, error) {
 	// HTTP/3 (issue 19): race QUIC against TCP when the origin offers it.
 	if hp.h3ok && !tcpOnly {
-		hp.mu.Lock()
-		alt, ok := hp.claimH3Locked()
-		hp.mu.Unlock()
-		if ok {
+		if alt, ok := hp.claimH3(); ok {
 			return c.race(ctx, hp, alt)
 		}
 	}

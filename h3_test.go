@@ -199,6 +199,17 @@ func TestH3RaceUDPBlocked(t *testing.T) {
 			t.Fatalf("broken before QUIC failed: %+v", s)
 		}
 
+		// While QUIC still waits for an answer, a new connection, even
+		// from a pool made again, dials TCP at once.
+		r.tr.CloseIdleConnections()
+		start2 := time.Now()
+		if p := r.get(t); p != 2 {
+			t.Fatalf("request over HTTP/%d, want TCP", p)
+		}
+		if dials := r.tcp.dialTimes(); len(dials) != 2 || !dials[1].Equal(start2) || r.h3.dials.Load() != 1 {
+			t.Fatalf("TCP dials at %v, %d QUIC dials: want the second TCP dial at once, no second QUIC dial", durations(dials, start2), r.h3.dials.Load())
+		}
+
 		// QUIC fails at the handshake timeout while TCP works: broken 5 min.
 		time.Sleep(DefaultHandshakeTimeout)
 		synctest.Wait()
@@ -213,8 +224,8 @@ func TestH3RaceUDPBlocked(t *testing.T) {
 		if p := r.get(t); p != 2 {
 			t.Fatalf("request over HTTP/%d, want TCP", p)
 		}
-		if dials := r.tcp.dialTimes(); len(dials) != 2 || !dials[1].Equal(start) {
-			t.Fatalf("TCP dials at %v after the request, want the second at once", durations(dials, start))
+		if dials := r.tcp.dialTimes(); len(dials) != 3 || !dials[2].Equal(start) {
+			t.Fatalf("TCP dials at %v after the request, want the third at once", durations(dials, start))
 		}
 		if d := r.h3.dials.Load(); d != 1 {
 			t.Fatalf("%d QUIC dials while broken, want the first only", d)
@@ -252,8 +263,8 @@ func TestH3RaceUDPBlocked(t *testing.T) {
 		if s = r.status(t); s.Failures != 0 || !s.BrokenUntil.IsZero() {
 			t.Errorf("status %+v after HTTP/3 worked, want no failures", s)
 		}
-		if n := len(r.tcp.dialTimes()); n != 3 {
-			t.Errorf("%d TCP dials, want 3: QUIC won before the race delay", n)
+		if n := len(r.tcp.dialTimes()); n != 4 {
+			t.Errorf("%d TCP dials, want 4: QUIC won before the race delay", n)
 		}
 	})
 }

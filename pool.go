@@ -58,7 +58,6 @@ type hostPool struct {
 
 	// HTTP/3 (issue 19, race.go).
 	h3ok       bool                       // the key may speak HTTP/3: https, direct, Config.HTTP3.Dialer set
-	h3dialing  bool                       // a QUIC dial runs (race or upgrade): no other starts
 	altSvcSeen atomic.Pointer[altSvcSeen] // the Alt-Svc value last recorded (altsvc.go)
 }
 

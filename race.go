@@ -31,19 +31,17 @@ func (c *core) h3Eligible(key connectKey, r route) bool {
 	return c.h3 != nil && key.scheme == "https" && r == routeDirect && !c.cfg.DisableKeepAlives
 }
 
-// claimH3Locked reserves, for a dial that is about to start, the pool's one
+// claimH3 reserves, for a dial that is about to start, the origin's one
 // QUIC dial at a time, and returns the alternative to dial; ok is false when
-// the origin has no usable alternative, or a QUIC dial runs already, in
-// which case the caller dials TCP alone.
-func (hp *hostPool) claimH3Locked() (alt string, ok bool) {
-	if !hp.h3ok || hp.h3dialing {
+// the origin has no usable alternative, or a QUIC dial runs already (the
+// caller then dials TCP alone). The claim is the origin's, not the pool's:
+// a pool that emptied and was made again must not start a second dial
+// while the first still waits for an answer.
+func (hp *hostPool) claimH3() (alt string, ok bool) {
+	if !hp.h3ok {
 		return "", false
 	}
-	alt, ok = hp.core.h3.alts.usable(hp.key.addr, time.Now())
-	if ok {
-		hp.h3dialing = true
-	}
-	return alt, ok
+	return hp.core.h3.alts.claim(hp.key.addr, time.Now())
 }
 
 // hasH3Locked reports whether the pool has an HTTP/3 connection that takes
@@ -60,11 +58,9 @@ func (hp *hostPool) hasH3Locked() bool {
 	return false
 }
 
-// h3DialDone ends the pool's QUIC dial: the pool may start another.
+// h3DialDone ends the origin's QUIC dial: another may start.
 func (hp *hostPool) h3DialDone() {
-	hp.mu.Lock()
-	hp.h3dialing = false
-	hp.mu.Unlock()
+	hp.core.h3.alts.unclaim(hp.key.addr)
 }
 
 // upgradeH3 starts a QUIC dial in the background for a pool that has no
@@ -74,12 +70,12 @@ func (hp *hostPool) h3DialDone() {
 // while the origin's TCP connections work, HTTP/3 is marked broken.
 func (hp *hostPool) upgradeH3() {
 	hp.mu.Lock()
-	if hp.hasH3Locked() || hp.dead || hp.core.closed.Load() {
-		hp.mu.Unlock()
+	skip := hp.hasH3Locked() || hp.dead || hp.core.closed.Load()
+	hp.mu.Unlock()
+	if skip {
 		return
 	}
-	alt, ok := hp.claimH3Locked()
-	hp.mu.Unlock()
+	alt, ok := hp.claimH3()
 	if !ok {
 		return
 	}
@@ -190,7 +186,7 @@ type raceResult struct {
 // leg carries on in the background: a connection it makes joins the pool,
 // and a QUIC failure while TCP worked marks HTTP/3 broken (see finishRace).
 // Until a leg wins, ctx's end cancels both. The caller claimed the pool's
-// QUIC dial (claimH3Locked); the race releases it.
+// QUIC dial (claimH3); the race releases it.
 //
 // The pool counts the race as one dial, of which the QUIC leg is the
 // start; the TCP leg counts as one more, in Stats.Dials and Dialing, and a
