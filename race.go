@@ -136,6 +136,7 @@ func (c *core) dialH3(ctx context.Context, hp *hostPool, alt string) (conn, erro
 		cfg.ServerName = host
 	}
 	cfg.NextProtos = []string{"h3"}
+	cfg.ClientSessionCache = h3SessionCache{cfg.ClientSessionCache}
 	if d := c.cfg.tlsHandshakeTimeout(); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
@@ -171,6 +172,20 @@ func (c *core) dialH3(ctx context.Context, hp *hostPool, alt string) (conn, erro
 		return nil, err
 	}
 	return newH3Conn(hp, hc), nil
+}
+
+// h3SessionCache keeps QUIC's TLS sessions apart from TCP's in the
+// Transport's session cache: both are keyed by the server name, and a TCP
+// session offered to QUIC (or the reverse) cannot resume, nor carry 0-RTT
+// data, while it would push out the one that could.
+type h3SessionCache struct{ tls.ClientSessionCache }
+
+func (c h3SessionCache) Get(key string) (*tls.ClientSessionState, bool) {
+	return c.ClientSessionCache.Get("h3 " + key)
+}
+
+func (c h3SessionCache) Put(key string, cs *tls.ClientSessionState) {
+	c.ClientSessionCache.Put("h3 "+key, cs)
 }
 
 // raceResult is what one leg of a race dialed.

@@ -3,6 +3,7 @@ package http3
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -221,8 +222,23 @@ func TestZeroRTT(t *testing.T) {
 	}), func(cfg *httppool.Config, d *Dialer) {
 		cfg.HTTP3.Allow0RTT = true
 		cfg.HTTP3.RaceDelay = time.Minute // QUIC wins: this test is about 0-RTT, not the race
+		// A path of 20 ms each way: the handshake cannot complete before
+		// the request is sent, as on loopback it could.
+		listen := d.ListenPacket
+		d.ListenPacket = func(ctx context.Context, raddr *net.UDPAddr) (net.PacketConn, error) {
+			pc, err := listen(ctx, raddr)
+			if err != nil {
+				return nil, err
+			}
+			return &slowConn{PacketConn: pc, delay: 20 * time.Millisecond}, nil
+		}
 	})
 	r.discover(t)
+	// A request over HTTP/3 waits for the server to have the handshake
+	// done, which it answers with the session ticket first.
+	if p := r.get(t, "/"); p != "HTTP/3.0" {
+		t.Fatalf("request over %s, want HTTP/3.0", p)
+	}
 	r.tr.CloseIdleConnections()
 	waitFor(t, "the pool to empty", func() bool { return r.tr.Stats().Open == 0 })
 	// The alternative is known: the new connection races, resumes its TLS
@@ -237,7 +253,7 @@ func TestZeroRTT(t *testing.T) {
 		t.Fatalf("request over %s, want HTTP/3.0", resp.Proto)
 	}
 	if early.Load() != 1 {
-		t.Errorf("%d requests came in 0-RTT data, want 1", early.Load())
+		t.Errorf("%d requests came in 0-RTT data, want 1 (resumed: %v)", early.Load(), resp.TLS != nil && resp.TLS.DidResume)
 	}
 	// A POST is never sent early.
 	r.tr.CloseIdleConnections()
@@ -245,7 +261,7 @@ func TestZeroRTT(t *testing.T) {
 	if _, err := r.do(context.Background(), "POST", "/"); err != nil {
 		t.Fatal(err)
 	}
-	if early.Load() != 1 {
+	if early.Load() > 1 {
 		t.Errorf("a POST came in 0-RTT data")
 	}
 }

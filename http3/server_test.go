@@ -1,6 +1,7 @@
 package http3
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -163,6 +164,27 @@ func newRig(t testing.TB, handler http.Handler, configure func(*httppool.Config,
 type dropConn struct{ net.PacketConn } // an interface: quic-go must not find WriteMsgUDP
 
 func (c dropConn) WriteTo(p []byte, addr net.Addr) (int, error) { return len(p), nil }
+
+// slowConn is a UDP socket whose datagrams leave after a delay, in order.
+type slowConn struct {
+	net.PacketConn
+	delay time.Duration
+	mu    sync.Mutex
+	last  time.Time // when the last datagram queued leaves
+}
+
+func (c *slowConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	b := bytes.Clone(p)
+	c.mu.Lock()
+	at := time.Now().Add(c.delay)
+	if at.Before(c.last) {
+		at = c.last
+	}
+	c.last = at
+	c.mu.Unlock()
+	time.AfterFunc(time.Until(at), func() { c.PacketConn.WriteTo(b, addr) })
+	return len(p), nil
+}
 
 // get sends a GET and returns the protocol it went over, having read the body.
 func (r *rig) get(t testing.TB, path string) string {
