@@ -823,3 +823,17 @@ func TestH3PoolLimitsApply(t *testing.T) {
 		}
 	})
 }
+
+func TestH3SessionsApartFromTCP(t *testing.T) {
+	base := tls.NewLRUClientSessionCache(4)
+	h3 := h3SessionCache{base}
+	tcpState, h3State := &tls.ClientSessionState{}, &tls.ClientSessionState{}
+	base.Put("example.test", tcpState)
+	h3.Put("example.test", h3State)
+	if got, _ := base.Get("example.test"); got != tcpState {
+		t.Error("the QUIC session replaced the TCP one")
+	}
+	if got, _ := h3.Get("example.test"); got != h3State {
+		t.Error("QUIC got the TCP session")
+	}
+}
