@@ -152,6 +152,10 @@ type Config struct {
 	// is reached.
 	HTTP2 HTTP2Config
 
+	// HTTP3 configures HTTP/3, which is off unless HTTP3.Dialer is set:
+	// see HTTP3Config and the module github.com/httppool/httppool/http3.
+	HTTP3 HTTP3Config
+
 	// DisableCompression stops the Transport from asking for gzip. Otherwise,
 	// as with net/http, a request without its own Accept-Encoding asks for
 	// gzip and a gzip response is decompressed transparently.

@@ -11,8 +11,8 @@ import (
 
 // conn is one connection of a host's pool, whatever its protocol. The pool,
 // the sweeper, Stats, httptrace and the retry loop see only this interface
-// and the connBase it carries; conn_h1.go and conn_h2.go implement it, and
-// only they know their protocol.
+// and the connBase it carries; conn_h1.go, conn_h2.go and conn_h3.go
+// implement it, and only they know their protocol.
 type conn interface {
 	// base returns the state that every protocol shares.
 	base() *connBase
@@ -26,7 +26,7 @@ type conn interface {
 	roundTrip(ctx context.Context, req *http.Request, t try) (*http.Response, outcome, error)
 
 	// capacity is how many requests the connection may carry at once now:
-	// one for HTTP/1.1, the server's stream limit for HTTP/2.
+	// one for HTTP/1.1, the server's stream limit for HTTP/2 and HTTP/3.
 	capacity() int
 
 	// checkReuse tells why a connection about to take another request must
@@ -53,6 +53,7 @@ const (
 	protoUnknown proto = iota
 	protoH1
 	protoH2
+	protoH3
 	numProtos
 )
 
@@ -62,6 +63,8 @@ func (p proto) String() string {
 		return "HTTP/1.1"
 	case protoH2:
 		return "HTTP/2.0"
+	case protoH3:
+		return "HTTP/3.0"
 	}
 	return "unknown"
 }

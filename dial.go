@@ -31,11 +31,31 @@ func newTLSConfig(base *tls.Config) *tls.Config {
 }
 
 // dialConn dials a connection for hp's key: HTTP/1.1 or HTTP/2 as ALPN
-// decides for https, HTTP/2 for http with Config.HTTP2.H2C.
-func (c *core) dialConn(ctx context.Context, hp *hostPool) (conn, error) {
+// decides for https, HTTP/2 for http with Config.HTTP2.H2C; or, when the
+// origin offers HTTP/3 and tcpOnly is not set, the first ready of QUIC and
+// TCP (race.go).
+func (c *core) dialConn(ctx context.Context, hp *hostPool, tcpOnly bool) (conn, error) {
+	// HTTP/3 (issue 19): race QUIC against TCP when the origin offers it.
+	if hp.h3ok && !tcpOnly {
+		if alt, ok := hp.claimH3(); ok {
+			return c.race(ctx, hp, alt)
+		}
+	}
+	return c.dialTCP(ctx, hp)
+}
+
+// dialTCP dials a TCP connection for hp's key and speaks HTTP/1.1 or
+// HTTP/2 on it.
+func (c *core) dialTCP(ctx context.Context, hp *hostPool) (conn, error) {
+	start := time.Now()
 	nc, err := c.dialRoute(ctx, hp)
 	if err != nil {
 		return nil, err
+	}
+	if hp.h3ok {
+		// HTTP/3 (issue 19): the connect time, DNS included, stands for
+		// the round-trip time that sets the race delay.
+		c.h3.alts.noteRTT(hp.key.addr, time.Since(start), start)
 	}
 	if hp.key.scheme == "http" {
 		if hp.wantsH2 {

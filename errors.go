@@ -10,7 +10,7 @@ import (
 )
 
 // The errors of the Transport are one vocabulary for every protocol: the
-// same failure gives the same error over HTTP/1.1 and HTTP/2.
+// same failure gives the same error over HTTP/1.1, HTTP/2 and HTTP/3.
 //
 //   - A request that failed on its connection returns a *ConnError, which
 //     says whether the connection was reused and whether the request was
@@ -101,10 +101,12 @@ func (e *ConnError) Timeout() bool {
 // Config.MaxResponseHeaderBytes, a flood of control frames). The connection
 // it arrived on is closed, never reused.
 type ProtocolError struct {
-	// Proto is the protocol of the connection: "HTTP/1.1" or "HTTP/2.0".
+	// Proto is the protocol of the connection: "HTTP/1.1", "HTTP/2.0" or
+	// "HTTP/3.0".
 	Proto string
-	// Code is the HTTP/2 error code that the client sent the server as it
-	// closed the connection or the stream (PROTOCOL_ERROR is 1), or zero.
+	// Code is the HTTP/2 or HTTP/3 error code that the client sent the
+	// server as it closed the connection or the stream (HTTP/2's
+	// PROTOCOL_ERROR is 1, HTTP/3's codes start at 0x100), or zero.
 	Code uint64
 	// Err describes the violation; errors.Is reaches its cause, such as
 	// ErrResponseHeaderTooLarge or io.ErrUnexpectedEOF.
@@ -122,14 +124,15 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // StreamResetError reports that the server reset the request's stream
-// (HTTP/2 RST_STREAM) with an error code. A request whose stream the server
-// refused (REFUSED_STREAM) was not processed and is sent again by RoundTrip
-// when Config.MaxRetries allows.
+// (HTTP/2 RST_STREAM, HTTP/3 RESET_STREAM or STOP_SENDING) with an error
+// code. A request whose stream the server refused (HTTP/2 REFUSED_STREAM,
+// HTTP/3 H3_REQUEST_REJECTED) was not processed and is sent again by
+// RoundTrip when Config.MaxRetries allows.
 type StreamResetError struct {
-	// Proto is the protocol of the connection: "HTTP/2.0".
+	// Proto is the protocol of the connection: "HTTP/2.0" or "HTTP/3.0".
 	Proto string
 	// Code is the error code the server sent, such as 7 (REFUSED_STREAM)
-	// or 8 (CANCEL).
+	// or 8 (CANCEL), or over HTTP/3 0x10b (H3_REQUEST_REJECTED).
 	Code uint64
 }
 
@@ -143,11 +146,13 @@ func (e *StreamResetError) Error() string {
 // process is sent again by RoundTrip on another connection when its body
 // can be replayed; this error is returned when it could not be.
 type GoAwayError struct {
-	// Proto is the protocol of the connection: "HTTP/2.0".
+	// Proto is the protocol of the connection: "HTTP/2.0" or "HTTP/3.0".
 	Proto string
-	// Code is the GOAWAY's error code; zero (NO_ERROR) is a graceful shutdown.
+	// Code is the GOAWAY's error code; zero (NO_ERROR) is a graceful
+	// shutdown. An HTTP/3 GOAWAY carries no code: it is zero.
 	Code uint64
-	// LastStreamID is the last stream the server said it may process.
+	// LastStreamID is the last stream the server said it may process;
+	// zero over HTTP/3, whose QUIC implementation does not tell it.
 	LastStreamID uint64
 	// Debug is the debug data the server sent, if any.
 	Debug string
@@ -169,9 +174,23 @@ var errCodeNames = [...]string{
 	"INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
 }
 
+// h3ErrCodeNames are the HTTP/3 error codes from 0x100 (RFC 9114 section
+// 8.1); they do not overlap HTTP/2's, so one lookup serves both.
+var h3ErrCodeNames = [...]string{
+	"H3_NO_ERROR", "H3_GENERAL_PROTOCOL_ERROR", "H3_INTERNAL_ERROR",
+	"H3_STREAM_CREATION_ERROR", "H3_CLOSED_CRITICAL_STREAM", "H3_FRAME_UNEXPECTED",
+	"H3_FRAME_ERROR", "H3_EXCESSIVE_LOAD", "H3_ID_ERROR", "H3_SETTINGS_ERROR",
+	"H3_MISSING_SETTINGS", "H3_REQUEST_REJECTED", "H3_REQUEST_CANCELLED",
+	"H3_REQUEST_INCOMPLETE", "H3_MESSAGE_ERROR", "H3_CONNECT_ERROR",
+	"H3_VERSION_FALLBACK",
+}
+
 func errCodeName(code uint64) string {
 	if code < uint64(len(errCodeNames)) {
 		return errCodeNames[code]
+	}
+	if code >= h3NoError && code-h3NoError < uint64(len(h3ErrCodeNames)) {
+		return h3ErrCodeNames[code-h3NoError]
 	}
 	return fmt.Sprintf("error code 0x%x", code)
 }

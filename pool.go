@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,10 @@ type hostPool struct {
 
 	proto      proto         // what the host speaks, once a connection told
 	connecting chan struct{} // while a dial that others wait for runs; closed when it ends
+
+	// HTTP/3 (issue 19, race.go).
+	h3ok       bool                       // the key may speak HTTP/3: https, direct, Config.HTTP3.Dialer set
+	altSvcSeen atomic.Pointer[altSvcSeen] // the Alt-Svc value last recorded (altsvc.go)
 }
 
 // waiter is a request waiting for a connection of its host.
@@ -74,9 +79,11 @@ type grant struct {
 // that can take it, a new one dialed within the host's limits, or one freed
 // while waiting in line. With fresh set it always dials. While a dial that
 // decides the host's protocol (or adds HTTP/2 capacity) runs, other
-// requests wait for it rather than dial too. It fails with errHostPoolDead
-// when hp was retired; the caller then looks the key up again.
-func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
+// requests wait for it rather than dial too. An HTTP/3 connection is taken
+// before any other; with tcpOnly set, none is. It fails with
+// errHostPoolDead when hp was retired; the caller then looks the key up
+// again.
+func (hp *hostPool) get(ctx context.Context, fresh, tcpOnly bool) (try, error) {
 	c := hp.core
 	for {
 		hp.mu.Lock()
@@ -89,7 +96,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
 			return try{}, ErrClosed
 		}
 		if !fresh {
-			t, stale := hp.takeLocked(monoNow())
+			t, stale := hp.takeLocked(monoNow(), tcpOnly)
 			if stale != nil {
 				hp.mu.Unlock()
 				stale.base().close(stale, stale.base().reason, false)
@@ -122,7 +129,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
 					hp.dialing++
 					hp.mu.Unlock()
 					old.base().close(old, closeReasonRetry, false)
-					return hp.dial(ctx, false)
+					return hp.dial(ctx, false, tcpOnly)
 				}
 			}
 			g, err := hp.wait(ctx)
@@ -130,7 +137,7 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
 			case err != nil:
 				return try{}, err
 			case g.c == nil:
-				return hp.dial(ctx, false) // slot granted, counted in open and dialing
+				return hp.dial(ctx, false, tcpOnly) // slot granted, counted in open and dialing
 			case fresh:
 				hp.release(g.c, closeReasonRetry)
 				continue
@@ -148,15 +155,16 @@ func (hp *hostPool) get(ctx context.Context, fresh bool) (try, error) {
 			hp.connecting = make(chan struct{})
 		}
 		hp.mu.Unlock()
-		return hp.dial(ctx, connect)
+		return hp.dial(ctx, connect, tcpOnly)
 	}
 }
 
 // takeLocked reserves a request slot on the newest connection that can take
-// one. A connection found unusable is retired instead; when it must close
-// now it is returned as stale, for the caller to close outside the lock.
-func (hp *hostPool) takeLocked(now time.Time) (t try, stale conn) {
-	for i := len(hp.avail) - 1; i >= 0; i-- {
+// one, HTTP/3 first (none with tcpOnly). A connection found unusable is
+// retired instead; when it must close now it is returned as stale, for the
+// caller to close outside the lock.
+func (hp *hostPool) takeLocked(now time.Time, tcpOnly bool) (t try, stale conn) {
+	for i := hp.pickLocked(tcpOnly); i >= 0; i = hp.pickLocked(tcpOnly) {
 		cn := hp.avail[i]
 		b := cn.base()
 		if r := b.unusableLocked(now); r != closeReasonNone {
@@ -185,10 +193,30 @@ func (hp *hostPool) takeLocked(now time.Time) (t try, stale conn) {
 	return try{}, nil
 }
 
+// pickLocked returns the index in avail of the connection to try next, -1
+// if none: the newest, unless the host has HTTP/3 connections (issue 19):
+// then the newest of those, or, with tcpOnly, the newest of the others.
+// An unusable connection it returns leaves avail, so the next call moves on.
+func (hp *hostPool) pickLocked(tcpOnly bool) int {
+	i := len(hp.avail) - 1
+	if hp.byProto[protoH3] == 0 {
+		return i
+	}
+	for j := i; j >= 0; j-- {
+		if (hp.avail[j].base().proto == protoH3) != tcpOnly {
+			return j
+		}
+	}
+	if tcpOnly {
+		return -1
+	}
+	return i
+}
+
 // sharesLocked reports whether a request should look for, or wait for, a
-// shared HTTP/2 connection rather than dial its own.
+// shared HTTP/2 or HTTP/3 connection rather than dial its own.
 func (hp *hostPool) sharesLocked() bool {
-	return hp.wantsH2 && hp.proto != protoH1 && !hp.core.cfg.DisableKeepAlives
+	return (hp.wantsH2 && hp.proto != protoH1 || hp.proto == protoH3) && !hp.core.cfg.DisableKeepAlives
 }
 
 // mustWaitLocked reports whether a request that found no connection must
@@ -255,13 +283,14 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 // dial opens a connection in a slot already counted in open and dialing,
 // with a request slot reserved for the caller. With connect set, the
 // requests waiting on hp.connecting are woken once the connection's
-// protocol, and for HTTP/2 its stream limit, are known.
-func (hp *hostPool) dial(ctx context.Context, connect bool) (try, error) {
+// protocol, and for HTTP/2 its stream limit, are known. With tcpOnly set
+// it does not try HTTP/3.
+func (hp *hostPool) dial(ctx context.Context, connect, tcpOnly bool) (try, error) {
 	c := hp.core
 	c.stats.dials.Add(1)
 	c.stats.dialing.Add(1)
 	start := time.Now()
-	cn, err := c.dialConn(ctx, hp)
+	cn, err := c.dialConn(ctx, hp, tcpOnly)
 	c.stats.dialing.Add(-1)
 	var connecting chan struct{}
 	hp.mu.Lock()
@@ -279,7 +308,7 @@ func (hp *hostPool) dial(ctx context.Context, connect bool) (try, error) {
 	b := cn.base()
 	c.stats.opened.Add(1)
 	c.stats.open[b.proto].Add(1)
-	if hp.wantsH2 {
+	if hp.wantsH2 || hp.h3ok {
 		hp.setProto(b.proto)
 	}
 	b.active, b.served = 1, 1

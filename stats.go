@@ -22,7 +22,7 @@ const (
 	CloseKeepAlivesDisabled = "keep_alives_disabled"   // Config.DisableKeepAlives
 	CloseRetryReplaced      = "replaced_for_retry"     // an idle connection traded for a new one to retry on
 	CloseUpgraded           = "upgraded"               // handed to the caller by "101 Switching Protocols"
-	CloseGoAway             = "goaway"                 // an HTTP/2 connection the server sent GOAWAY on, drained
+	CloseGoAway             = "goaway"                 // an HTTP/2 or HTTP/3 connection the server sent GOAWAY on, drained
 	CloseUnsolicited        = "unsolicited_response"   // bytes arrived that answer no request: the stream is out of step
 	CloseBodyUnsent         = "request_body_unsent"    // the server answered before the request body was all sent
 )
@@ -107,6 +107,7 @@ type Stats struct {
 	Waiting int // requests waiting for a connection (Config.MaxConnsPerHost)
 	HTTP1   int // open HTTP/1.1 connections
 	HTTP2   int // open HTTP/2 connections, each serving many requests at once
+	HTTP3   int // open HTTP/3 connections, each serving many requests at once
 
 	WaitCount    int64         // requests that had to wait for a connection
 	WaitDuration time.Duration // total time requests waited for a connection
@@ -133,6 +134,7 @@ type HostStats struct {
 	Dialing int // connections being dialed
 	Waiting int // requests waiting for a connection
 	HTTP2   int // of the open connections, those speaking HTTP/2
+	HTTP3   int // of the open connections, those speaking HTTP/3
 }
 
 // Stats returns a snapshot of the pool's state and counters.
@@ -188,7 +190,8 @@ func (c *core) counts() Stats {
 	s.Open = int(k.opened.Load() - closed)
 	s.InUse = s.Open - s.Idle
 	s.HTTP2 = int(k.open[protoH2].Load())
-	s.HTTP1 = s.Open - s.HTTP2
+	s.HTTP3 = int(k.open[protoH3].Load())
+	s.HTTP1 = s.Open - s.HTTP2 - s.HTTP3
 	return s
 }
 
@@ -203,5 +206,6 @@ func (hp *hostPool) stats() HostStats {
 		Dialing: hp.dialing,
 		Waiting: len(hp.waiters),
 		HTTP2:   hp.byProto[protoH2],
+		HTTP3:   hp.byProto[protoH3],
 	}
 }

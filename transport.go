@@ -49,6 +49,7 @@ type core struct {
 	tlsConfig   *tls.Config
 	proxy       func(*http.Request) (*url.URL, error) // nil: always direct
 	h2opts      *h2Options
+	h3          *h3Client // nil unless Config.HTTP3.Dialer is set
 
 	protos     sync.Map // connectKey → proto, what hosts spoke, for pools made later
 	protoCount atomic.Int64
@@ -83,6 +84,7 @@ func New(cfg Config) *Transport {
 	}
 	c.tlsConfig = newTLSConfig(cfg.TLSClientConfig)
 	c.h2opts = newH2Options(&c.cfg)
+	c.h3 = newH3Client(&c.cfg)
 	c.proxy = proxyFunc(&c.cfg)
 	t := &Transport{c: c}
 	runtime.AddCleanup(t, func(c *core) { c.close() }, c)
@@ -163,10 +165,12 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
 	free := maxUnprocessedResends // resends the server asked for, not counted in MaxRetries
+	// HTTP/3 (issue 19): why the last try over HTTP/3 failed; later tries use TCP.
+	var h3Failed error
 	for attempt := 0; ; attempt++ {
 		fresh := attempt > 0 && attempt == c.maxRetries
 		traceGetConn(trace, key)
-		t, err := c.checkout(ctx, key, fresh)
+		t, err := c.checkout(ctx, key, fresh, h3Failed != nil)
 		if err != nil {
 			closeRequestBody(req)
 			return nil, err
@@ -179,7 +183,16 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 		traceGotConn(&t)
 		resp, out, err := t.conn.roundTrip(ctx, req, t)
 		if err == nil {
+			if c.h3 != nil { // HTTP/3 (issue 19): QUIC lost where TCP works; learn from Alt-Svc
+				if h3Failed != nil && t.conn.base().proto != protoH3 && h3ConnGone(h3Failed) {
+					c.h3Broken(key, h3Failed)
+				}
+				c.noteAltSvc(t.conn, resp)
+			}
 			return resp, nil
+		}
+		if t.conn.base().proto == protoH3 {
+			h3Failed = err
 		}
 		retry, err := c.retryable(req, &t, out, attempt, err)
 		if !retry {
@@ -210,9 +223,9 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 const maxUnprocessedResends = 10
 
 // checkout finds the host's pool, looking again if it retired meanwhile.
-func (c *core) checkout(ctx context.Context, key connectKey, fresh bool) (try, error) {
+func (c *core) checkout(ctx context.Context, key connectKey, fresh, tcpOnly bool) (try, error) {
 	for {
-		t, err := c.hostPoolFor(key).get(ctx, fresh)
+		t, err := c.hostPoolFor(key).get(ctx, fresh, tcpOnly)
 		if err != errHostPoolDead {
 			return t, err
 		}
@@ -301,7 +314,8 @@ func (c *core) hostPoolFor(key connectKey) *hostPool {
 	}
 	route, _ := newProxyRoute(key) // key.proxy came from url.URL.String
 	hp := &hostPool{core: c, key: key, route: route, wantsH2: c.wantsH2(key) && route.route != routeForward}
-	if hp.wantsH2 {
+	hp.h3ok = c.h3Eligible(key, route.route)
+	if hp.wantsH2 || hp.h3ok {
 		if p, ok := c.protos.Load(key); ok {
 			hp.proto = p.(proto)
 		}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Interop suite: installs nginx, Apache httpd and h2o from Debian's packages
-# when they are missing, then runs internal/interop (build tag interop),
-# which starts each server on loopback ports with a configuration of its
-# own and runs the pool against it. A server that cannot be installed is
-# skipped by the tests with a message saying so; under CI=true it fails the
-# run instead.
+# Interop suite: installs nginx, Apache httpd, h2o and Caddy from Debian's
+# packages when they are missing, then runs internal/interop (build tag
+# interop), which starts each server on loopback ports with a configuration
+# of its own and runs the pool against it, and the HTTP/3 interop tests
+# against Caddy, which live in the http3 module (they need quic-go). A
+# server that cannot be installed is skipped by the tests with a message
+# saying so; under CI=true it fails the run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have nginx || missing+=(nginx)
 have apache2 || missing+=(apache2)
 have h2o || missing+=(h2o)
+have caddy || missing+=(caddy)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -52,7 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 if [ "${CI:-}" = true ]; then
-	for server in nginx apache2 h2o; do
+	for server in nginx apache2 h2o caddy; do
 		if ! have "$server"; then
 			echo "interop: $server is still missing after the install step: CI fails" >&2
 			exit 1
@@ -65,6 +67,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 go test -race -tags interop -count=1 -timeout 9m -v ./internal/interop/ | tee "$log" || status=$?
+echo "== HTTP/3 interop (http3 module, Caddy)"
+(cd http3 && go test -race -tags interop -count=1 -timeout 5m -v -run Caddy .) | tee -a "$log" || status=$?
 
 echo "== interop results"
 grep -o 'RESULT .*' "$log" | sed 's/^RESULT //' || true

@@ -1,0 +1,6 @@
+//go:build !race
+
+package http3
+
+// raceEnabled says whether the race detector is on.
+const raceEnabled = false
