@@ -453,7 +453,7 @@ func (c *core) noteAltSvc(cn conn, resp *http.Response) {
 		}
 		c.h3.alts.note(hp.key.addr, host, values, time.Now())
 	}
-	if b.proto != protoH3 { // over HTTP/3, the pool has an HTTP/3 connection
+	if !b.alt { // over HTTP/3, the pool has an HTTP/3 connection
 		hp.upgradeH3()
 	}
 }

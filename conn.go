@@ -75,6 +75,7 @@ type connBase struct {
 	id        uint64 // sequential per process, for logs and tools
 	nc        net.Conn
 	proto     proto
+	alt       bool // reached through the origin's alternative service (HTTP/3 from Alt-Svc)
 	createdAt time.Time
 	expiresAt time.Time // Config.MaxLifetime less jitter; zero means never
 
@@ -128,6 +129,7 @@ type outcome struct {
 	responded   bool // some of the response arrived
 	bodyStarted bool // the request body was read from, and so closed
 	unprocessed bool // the server said it did not process the request
+	viaAlt      bool // the try went to the origin's alternative service
 }
 
 // unusableLocked reports why the connection can take no new request at now,

@@ -25,6 +25,7 @@ type h3Conn struct {
 func newH3Conn(hp *hostPool, hc HTTP3Conn) *h3Conn {
 	c := &h3Conn{hc: hc, limit: max(hc.StreamLimit(), 1)}
 	c.connBase.init(hp, h3NetConn{hc}, protoH3)
+	c.alt = true
 	// A connection that closes, as after a GOAWAY once its last stream
 	// ended, leaves the pool at once rather than at its next checkout.
 	c.stopWait = context.AfterFunc(hc.Context(), func() { hp.retire(c, c.closedReason()) })
@@ -87,6 +88,7 @@ func (c *h3Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*http
 	}
 	if err != nil {
 		out, err, reason := c.failed(req, err)
+		out.viaAlt = true
 		c.hp.release(c, reason)
 		return nil, out, err
 	}

@@ -32,11 +32,11 @@ func newTLSConfig(base *tls.Config) *tls.Config {
 
 // dialConn dials a connection for hp's key: HTTP/1.1 or HTTP/2 as ALPN
 // decides for https, HTTP/2 for http with Config.HTTP2.H2C; or, when the
-// origin offers HTTP/3 and tcpOnly is not set, the first ready of QUIC and
+// origin offers HTTP/3 and noAlt is not set, the first ready of QUIC and
 // TCP (race.go).
-func (c *core) dialConn(ctx context.Context, hp *hostPool, tcpOnly bool) (conn, error) {
+func (c *core) dialConn(ctx context.Context, hp *hostPool, noAlt bool) (conn, error) {
 	// HTTP/3 (issue 19): race QUIC against TCP when the origin offers it.
-	if hp.h3ok && !tcpOnly {
+	if hp.h3ok && !noAlt {
 		if alt, ok := hp.claimH3(); ok {
 			return c.race(ctx, hp, alt)
 		}

@@ -80,10 +80,10 @@ type grant struct {
 // while waiting in line. With fresh set it always dials. While a dial that
 // decides the host's protocol (or adds HTTP/2 capacity) runs, other
 // requests wait for it rather than dial too. An HTTP/3 connection is taken
-// before any other; with tcpOnly set, none is. It fails with
+// before any other; with noAlt set, none is. It fails with
 // errHostPoolDead when hp was retired; the caller then looks the key up
 // again.
-func (hp *hostPool) get(ctx context.Context, fresh, tcpOnly bool) (try, error) {
+func (hp *hostPool) get(ctx context.Context, fresh, noAlt bool) (try, error) {
 	c := hp.core
 	for {
 		hp.mu.Lock()
@@ -96,7 +96,7 @@ func (hp *hostPool) get(ctx context.Context, fresh, tcpOnly bool) (try, error) {
 			return try{}, ErrClosed
 		}
 		if !fresh {
-			t, stale := hp.takeLocked(monoNow(), tcpOnly)
+			t, stale := hp.takeLocked(monoNow(), noAlt)
 			if stale != nil {
 				hp.mu.Unlock()
 				stale.base().close(stale, stale.base().reason, false)
@@ -129,7 +129,7 @@ func (hp *hostPool) get(ctx context.Context, fresh, tcpOnly bool) (try, error) {
 					hp.dialing++
 					hp.mu.Unlock()
 					old.base().close(old, closeReasonRetry, false)
-					return hp.dial(ctx, false, tcpOnly)
+					return hp.dial(ctx, false, noAlt)
 				}
 			}
 			g, err := hp.wait(ctx)
@@ -137,7 +137,7 @@ func (hp *hostPool) get(ctx context.Context, fresh, tcpOnly bool) (try, error) {
 			case err != nil:
 				return try{}, err
 			case g.c == nil:
-				return hp.dial(ctx, false, tcpOnly) // slot granted, counted in open and dialing
+				return hp.dial(ctx, false, noAlt) // slot granted, counted in open and dialing
 			case fresh:
 				hp.release(g.c, closeReasonRetry)
 				continue
@@ -155,16 +155,16 @@ func (hp *hostPool) get(ctx context.Context, fresh, tcpOnly bool) (try, error) {
 			hp.connecting = make(chan struct{})
 		}
 		hp.mu.Unlock()
-		return hp.dial(ctx, connect, tcpOnly)
+		return hp.dial(ctx, connect, noAlt)
 	}
 }
 
 // takeLocked reserves a request slot on the newest connection that can take
-// one, HTTP/3 first (none with tcpOnly). A connection found unusable is
+// one, HTTP/3 first (none with noAlt). A connection found unusable is
 // retired instead; when it must close now it is returned as stale, for the
 // caller to close outside the lock.
-func (hp *hostPool) takeLocked(now time.Time, tcpOnly bool) (t try, stale conn) {
-	for i := hp.pickLocked(tcpOnly); i >= 0; i = hp.pickLocked(tcpOnly) {
+func (hp *hostPool) takeLocked(now time.Time, noAlt bool) (t try, stale conn) {
+	for i := hp.pickLocked(noAlt); i >= 0; i = hp.pickLocked(noAlt) {
 		cn := hp.avail[i]
 		b := cn.base()
 		if r := b.unusableLocked(now); r != closeReasonNone {
@@ -194,20 +194,21 @@ func (hp *hostPool) takeLocked(now time.Time, tcpOnly bool) (t try, stale conn) 
 }
 
 // pickLocked returns the index in avail of the connection to try next, -1
-// if none: the newest, unless the host has HTTP/3 connections (issue 19):
-// then the newest of those, or, with tcpOnly, the newest of the others.
-// An unusable connection it returns leaves avail, so the next call moves on.
-func (hp *hostPool) pickLocked(tcpOnly bool) int {
+// if none: the newest, unless the host has connections to its alternative
+// service (HTTP/3): then the newest of those, or, with noAlt, the newest of
+// the others. An unusable connection it returns leaves avail, so the next
+// call moves on.
+func (hp *hostPool) pickLocked(noAlt bool) int {
 	i := len(hp.avail) - 1
 	if hp.byProto[protoH3] == 0 {
 		return i
 	}
 	for j := i; j >= 0; j-- {
-		if (hp.avail[j].base().proto == protoH3) != tcpOnly {
+		if hp.avail[j].base().alt != noAlt {
 			return j
 		}
 	}
-	if tcpOnly {
+	if noAlt {
 		return -1
 	}
 	return i
@@ -283,14 +284,14 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 // dial opens a connection in a slot already counted in open and dialing,
 // with a request slot reserved for the caller. With connect set, the
 // requests waiting on hp.connecting are woken once the connection's
-// protocol, and for HTTP/2 its stream limit, are known. With tcpOnly set
+// protocol, and for HTTP/2 its stream limit, are known. With noAlt set
 // it does not try HTTP/3.
-func (hp *hostPool) dial(ctx context.Context, connect, tcpOnly bool) (try, error) {
+func (hp *hostPool) dial(ctx context.Context, connect, noAlt bool) (try, error) {
 	c := hp.core
 	c.stats.dials.Add(1)
 	c.stats.dialing.Add(1)
 	start := time.Now()
-	cn, err := c.dialConn(ctx, hp, tcpOnly)
+	cn, err := c.dialConn(ctx, hp, noAlt)
 	c.stats.dialing.Add(-1)
 	var connecting chan struct{}
 	hp.mu.Lock()

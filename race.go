@@ -51,7 +51,7 @@ func (hp *hostPool) hasH3Locked() bool {
 		return false
 	}
 	for cn := hp.conns.head; cn != nil; cn = cn.base().next {
-		if b := cn.base(); b.proto == protoH3 && !b.closing {
+		if b := cn.base(); b.alt && !b.closing {
 			return true
 		}
 	}

@@ -14,8 +14,9 @@ import (
 // (unprocessed: REFUSED_STREAM, a GOAWAY that excluded it, a stream never
 // started), or a reused connection failed before any byte of the response
 // in a way that says the server had closed it while idle, and the request
-// was not written or is idempotent; the same goes for an HTTP/3 connection
-// lost before any response byte, reused or not, the resend going over TCP.
+// was not written or is idempotent; the same goes for a connection to the
+// origin's alternative service (HTTP/3) lost before any response byte,
+// reused or not, the resend going to the origin's own connections.
 // Its body must be replayable once read.
 // Only Config.MaxRetries tries are made.
 func (c *core) retryable(req *http.Request, t *try, out outcome, attempt int, err error) (retry bool, _ error) {
@@ -38,8 +39,8 @@ func (c *core) retryable(req *http.Request, t *try, out outcome, attempt int, er
 		return false, ce
 	case out.unprocessed:
 		return true, nil
-	case t.conn.base().proto == protoH3 && !out.responded && h3ConnGone(err) && mayResend(req, out.written):
-		return true, nil // HTTP/3 (issue 19): QUIC failed before any response byte: resend over TCP
+	case out.viaAlt && !out.responded && isConnGone(err) && mayResend(req, out.written):
+		return true, nil
 	case !ce.ServerClosedIdle || !mayResend(req, ce.RequestWritten):
 		return false, ce
 	}

@@ -165,12 +165,13 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
 	free := maxUnprocessedResends // resends the server asked for, not counted in MaxRetries
-	// HTTP/3 (issue 19): why the last try over HTTP/3 failed; later tries use TCP.
-	var h3Failed error
+	// Why the last try through the origin's alternative service (HTTP/3)
+	// failed: later tries use the origin's own connections.
+	var altFailed error
 	for attempt := 0; ; attempt++ {
 		fresh := attempt > 0 && attempt == c.maxRetries
 		traceGetConn(trace, key)
-		t, err := c.checkout(ctx, key, fresh, h3Failed != nil)
+		t, err := c.checkout(ctx, key, fresh, altFailed != nil)
 		if err != nil {
 			closeRequestBody(req)
 			return nil, err
@@ -183,16 +184,16 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 		traceGotConn(&t)
 		resp, out, err := t.conn.roundTrip(ctx, req, t)
 		if err == nil {
-			if c.h3 != nil { // HTTP/3 (issue 19): QUIC lost where TCP works; learn from Alt-Svc
-				if h3Failed != nil && t.conn.base().proto != protoH3 && h3ConnGone(h3Failed) {
-					c.h3Broken(key, h3Failed)
+			if c.h3 != nil {
+				if altFailed != nil && !t.conn.base().alt && isConnGone(altFailed) {
+					c.h3Broken(key, altFailed) // the alternative failed where the origin works
 				}
 				c.noteAltSvc(t.conn, resp)
 			}
 			return resp, nil
 		}
-		if t.conn.base().proto == protoH3 {
-			h3Failed = err
+		if out.viaAlt {
+			altFailed = err
 		}
 		retry, err := c.retryable(req, &t, out, attempt, err)
 		if !retry {
@@ -223,9 +224,9 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 const maxUnprocessedResends = 10
 
 // checkout finds the host's pool, looking again if it retired meanwhile.
-func (c *core) checkout(ctx context.Context, key connectKey, fresh, tcpOnly bool) (try, error) {
+func (c *core) checkout(ctx context.Context, key connectKey, fresh, noAlt bool) (try, error) {
 	for {
-		t, err := c.hostPoolFor(key).get(ctx, fresh, tcpOnly)
+		t, err := c.hostPoolFor(key).get(ctx, fresh, noAlt)
 		if err != errHostPoolDead {
 			return t, err
 		}
