@@ -71,6 +71,7 @@ type h1Conn struct {
 	nread       int64                  // bytes read from nc for this request
 	nwritten    int64                  // bytes written to nc for this request
 	mustClose   bool                   // the request or response said "Connection: close"
+	http10Close bool                   // the response is HTTP/1.0 without keep-alive
 	unsolicited bool                   // bytes arrived after the response's end
 	bodyUnsent  bool                   // the response came before all of the request body went
 	bodyStarted bool                   // the request body was read from (and so closed)
@@ -226,6 +227,8 @@ func (pc *h1Conn) reuseVerdict() closeReason {
 		return closeReasonNoPooling
 	case pc.bodyUnsent:
 		return closeReasonBodyUnsent
+	case pc.mustClose && pc.http10Close:
+		return closeReasonHTTP10
 	case pc.mustClose:
 		return closeReasonConnectionClose
 	case pc.unsolicited || pc.bufs.br.Buffered() > 0:
@@ -268,7 +271,7 @@ func (pc *h1Conn) finish(reason closeReason) {
 func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*http.Response, outcome, error) {
 	pc.yieldToRead = t.busy
 	pc.ctx, pc.trace, pc.firstByte = ctx, t.trace, false
-	pc.nread, pc.nwritten, pc.mustClose = 0, 0, req.Close
+	pc.nread, pc.nwritten, pc.mustClose, pc.http10Close = 0, 0, req.Close, false
 	pc.bodyStarted, pc.unsolicited, pc.bodyUnsent = false, false, false
 	pc.headBudget = pc.hp.core.cfg.maxResponseHeaderBytes()
 	pc.acquireBuffers()
@@ -292,6 +295,9 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*htt
 	}
 	if resp.Close {
 		pc.mustClose = true
+		// Without a "Connection: close" of its own, an HTTP/1.0 response
+		// closes for want of keep-alive: a reason of its own in Stats.
+		pc.http10Close = !askedToClose(req, resp)
 	} else if ka := resp.Header["Keep-Alive"]; len(ka) > 0 && !pc.hp.core.cfg.IgnoreKeepAliveHeader {
 		pc.noteKeepAlive(ka, time.Now())
 	}
@@ -689,4 +695,11 @@ func (b *h1Body) drain() closeReason {
 		return closeReasonUnreadBody
 	}
 	return closeReasonNone
+}
+
+// askedToClose reports whether req or resp asked in so many words for the
+// connection to close ("Connection: close"), as opposed to an HTTP/1.0
+// response that closes for want of keep-alive.
+func askedToClose(req *http.Request, resp *http.Response) bool {
+	return req.Close || resp.ProtoAtLeast(1, 1) || hasToken(resp.Header["Connection"], "close")
 }

@@ -213,6 +213,25 @@ func rawResponder(responses ...string) func(int, net.Conn) {
 	}
 }
 
+func TestCloseReasonSaysWhoClosed(t *testing.T) {
+	cases := []struct{ response, reason string }{
+		{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", CloseConnectionClose},
+		{"HTTP/1.0 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", CloseConnectionClose},
+		{"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", CloseHTTP10},
+		{"HTTP/1.1 200 OK\r\n\r\nok", CloseConnectionClose}, // close-delimited
+	}
+	for _, tc := range cases {
+		srv := testserver.NewRaw(t, respondOnce(tc.response))
+		tr := newTransport(t, Config{})
+		if got := get(t, tr, srv.URL); got != "ok" {
+			t.Fatalf("body %q", got)
+		}
+		if st := tr.Stats(); st.Closed[tc.reason] != 1 || len(st.Closed) != 1 {
+			t.Errorf("%q: closed %v, want 1 %s", tc.response, st.Closed, tc.reason)
+		}
+	}
+}
+
 func TestResponseFraming(t *testing.T) {
 	cases := []struct {
 		name     string

@@ -13,7 +13,8 @@ const (
 	CloseMaxLifetime        = "max_lifetime"           // older than Config.MaxLifetime
 	CloseMaxRequests        = "max_requests"           // served Config.MaxRequestsPerConn requests
 	CloseServerClosed       = "server_closed"          // found closed by the server when taken from the pool
-	CloseConnectionClose    = "connection_close"       // "Connection: close", HTTP/1.0 or a close-delimited body
+	CloseConnectionClose    = "connection_close"       // "Connection: close" from either side, or a close-delimited body
+	CloseHTTP10             = "http10_no_keep_alive"   // an HTTP/1.0 response without "Connection: keep-alive"
 	CloseKeepAliveHeader    = "keep_alive_header"      // past the server's Keep-Alive timeout or max
 	CloseUnreadBody         = "unread_body"            // body closed with too much left to drain
 	CloseError              = "error"                  // an I/O or protocol error, or a cancelled request
@@ -50,6 +51,7 @@ const (
 	closeReasonGoAway
 	closeReasonUnsolicited
 	closeReasonBodyUnsent
+	closeReasonHTTP10
 	numCloseReasons
 )
 
@@ -73,6 +75,7 @@ var closeReasonNames = [numCloseReasons]string{
 	closeReasonGoAway:          CloseGoAway,
 	closeReasonUnsolicited:     CloseUnsolicited,
 	closeReasonBodyUnsent:      CloseBodyUnsent,
+	closeReasonHTTP10:          CloseHTTP10,
 }
 
 func (r closeReason) String() string { return closeReasonNames[r] }
