@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/httppool/httppool/internal/wire"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -199,18 +200,18 @@ func requestFields(req *http.Request, gz bool, contentLength int64) (requestFiel
 	didUA := false
 	for k, vv := range req.Header {
 		switch {
-		case asciiEqualFold(k, "Host"), asciiEqualFold(k, "Content-Length"),
-			asciiEqualFold(k, "Connection"), asciiEqualFold(k, "Proxy-Connection"),
-			asciiEqualFold(k, "Transfer-Encoding"), asciiEqualFold(k, "Upgrade"),
-			asciiEqualFold(k, "Keep-Alive"):
+		case wire.EqualFold(k, "Host"), wire.EqualFold(k, "Content-Length"),
+			wire.EqualFold(k, "Connection"), wire.EqualFold(k, "Proxy-Connection"),
+			wire.EqualFold(k, "Transfer-Encoding"), wire.EqualFold(k, "Upgrade"),
+			wire.EqualFold(k, "Keep-Alive"):
 			continue // :authority, framing, or connection-specific
-		case asciiEqualFold(k, "User-Agent"):
+		case wire.EqualFold(k, "User-Agent"):
 			didUA = true
 			if len(vv) == 0 || vv[0] == "" {
 				continue
 			}
 			vv = vv[:1]
-		case asciiEqualFold(k, "Cookie"):
+		case wire.EqualFold(k, "Cookie"):
 			for _, v := range vv {
 				for c := range strings.SplitSeq(v, ";") {
 					if c = strings.TrimLeft(c, " "); c != "" {
@@ -271,29 +272,10 @@ func checkConnHeaders(h http.Header) error {
 	if vv := h["Transfer-Encoding"]; len(vv) > 0 && (len(vv) > 1 || vv[0] != "" && vv[0] != "chunked") {
 		return fmt.Errorf("httppool: invalid Transfer-Encoding request header for HTTP/2: %q", vv)
 	}
-	if vv := h["Connection"]; len(vv) > 0 && (len(vv) > 1 || vv[0] != "" && !asciiEqualFold(vv[0], "close") && !asciiEqualFold(vv[0], "keep-alive")) {
+	if vv := h["Connection"]; len(vv) > 0 && (len(vv) > 1 || vv[0] != "" && !wire.EqualFold(vv[0], "close") && !wire.EqualFold(vv[0], "keep-alive")) {
 		return fmt.Errorf("httppool: invalid Connection request header for HTTP/2: %q", vv)
 	}
 	return nil
-}
-
-func asciiEqualFold(s, t string) bool {
-	if len(s) != len(t) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if lower(s[i]) != lower(t[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // lowerKeys maps the canonical names of common headers to lower case, so

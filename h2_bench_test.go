@@ -3,12 +3,9 @@ package httppool_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/httppool/httppool"
-	"github.com/httppool/httppool/internal/benchserver"
 )
 
 // h2Clients are the clients of the HTTP/2 benchmarks, speaking h2c with
@@ -56,25 +53,5 @@ func benchH2(b *testing.B, cl benchClient, url string, c int) {
 	if err := roundTrip(rt, reqs[0], bufs[0]); err != nil { // the connection is up
 		b.Fatal(err)
 	}
-	var left atomic.Int64
-	left.Store(int64(b.N))
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	cpu0, cpuOK := benchserver.SelfCPU()
-	b.ResetTimer()
-	for i := range c {
-		wg.Go(func() {
-			for left.Add(-1) >= 0 {
-				if err := roundTrip(rt, reqs[i], bufs[i]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	if cpu1, _ := benchserver.SelfCPU(); cpuOK {
-		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
-	}
+	runRequests(b, rt, reqs, bufs)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/httppool/httppool/internal/benchserver"
 )
 
 // serverProcAttr puts an external process in a process group of its own, so
@@ -21,17 +23,13 @@ func killGroup(p *os.Process) {
 	syscall.Kill(-p.Pid, syscall.SIGKILL)
 }
 
-// clockTick is the unit of /proc/PID/stat's CPU times: Linux's USER_HZ,
-// 100 on every architecture Go supports.
-const clockTick = 10 * time.Millisecond
-
 // maxTreeProcs bounds the processes treeCPU visits.
 const maxTreeProcs = 64
 
 // treeCPU returns the CPU time, user and system, that process pid and its
 // descendants have used, from /proc; ok is false if pid's own is unknown.
 func treeCPU(pid int) (cpu time.Duration, ok bool) {
-	cpu, ok = procCPU(pid)
+	cpu, ok = benchserver.ProcCPU(pid)
 	if !ok {
 		return 0, false
 	}
@@ -46,7 +44,7 @@ func treeCPU(pid int) (cpu time.Duration, ok bool) {
 			}
 			seen[child] = true
 			queue = append(queue, child)
-			if c, ok := procCPU(child); ok {
+			if c, ok := benchserver.ProcCPU(child); ok {
 				cpu += c
 			}
 		}
@@ -71,28 +69,4 @@ func children(pid int) []int {
 		}
 	}
 	return pids
-}
-
-// procCPU returns the CPU time, user and system, that process pid has used.
-func procCPU(pid int) (cpu time.Duration, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// The command name, field 2, is in parentheses and may hold spaces:
-	// count fields from the last ')'. utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return time.Duration(utime+stime) * clockTick, true
 }

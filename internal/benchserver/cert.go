@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// selfSignedCert makes a certificate for 127.0.0.1, new in each server
+// SelfSignedCert makes a certificate for 127.0.0.1, new in each server
 // process, so that no key is ever stored; the parent learns it from the
 // process's standard output and trusts only it.
-func selfSignedCert() (tls.Certificate, error) {
+func SelfSignedCert() (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err

@@ -106,7 +106,7 @@ func runChild(stdin io.Reader, stdout io.Writer, cfg ProcessConfig) (err error) 
 		fmt.Fprintln(out, "host", ln.Addr())
 	}
 	if cfg.TLS {
-		cert, err := selfSignedCert()
+		cert, err := SelfSignedCert()
 		if err != nil {
 			return err
 		}

@@ -11,9 +11,9 @@ import (
 // 100 on every architecture Go supports; reading it needs sysconf, i.e. cgo.
 const clockTick = 10 * time.Millisecond
 
-// procCPU returns the CPU time, user and system, that process pid has used,
+// ProcCPU returns the CPU time, user and system, that process pid has used,
 // from Linux's /proc; ok is false elsewhere.
-func procCPU(pid int) (cpu time.Duration, ok bool) {
+func ProcCPU(pid int) (cpu time.Duration, ok bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, false

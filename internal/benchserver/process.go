@@ -157,7 +157,7 @@ func (p *Process) readAnnouncement(out *os.File) error {
 // CPU returns the CPU time, user and system, that the server process has
 // used so far; ok is false where the platform does not say (only Linux does).
 func (p *Process) CPU() (cpu time.Duration, ok bool) {
-	return procCPU(p.cmd.Process.Pid)
+	return ProcCPU(p.cmd.Process.Pid)
 }
 
 // Close stops the server process by closing its standard input, kills it if

@@ -77,7 +77,7 @@ func frame(resp *http.Response, method string, te []string, present framingKeys)
 			if len(teValues) != 1 {
 				return NoBody, &ProtocolError{Msg: "too many Transfer-Encoding headers"}
 			}
-			if !equalFold(teValues[0], "chunked") {
+			if !EqualFold(teValues[0], "chunked") {
 				return NoBody, &ProtocolError{Msg: "unsupported Transfer-Encoding " + quote(teValues[0])}
 			}
 			chunked = true
@@ -176,7 +176,7 @@ func containsToken(values []string, token string) bool {
 	for _, v := range values {
 		for v != "" {
 			elem, rest, _ := strings.Cut(v, ",")
-			if equalFold(trimOWS(elem), token) {
+			if EqualFold(trimOWS(elem), token) {
 				return true
 			}
 			v = rest
@@ -185,9 +185,9 @@ func containsToken(values []string, token string) bool {
 	return false
 }
 
-// equalFold is strings.EqualFold for ASCII only: 'K' does not match the
-// Kelvin sign.
-func equalFold(s, t string) bool {
+// EqualFold is strings.EqualFold for ASCII only: 'K' does not match the
+// Kelvin sign, as header names and tokens want.
+func EqualFold(s, t string) bool {
 	if len(s) != len(t) {
 		return false
 	}
