@@ -69,3 +69,52 @@ func TestPlainGETAllocations(t *testing.T) {
 		t.Errorf("a plain GET allocates %d bytes, want at most %d", b, maxBytes)
 	}
 }
+
+// A GET over HTTP/2 costs the client five allocations: the stream with its
+// response and body reader, the stream's wake-up channel, the header map
+// (two) and its values. The request's header block comes from the HPACK
+// cache and the response's head from the decoded-block cache, and the
+// server (ServeH2C, in this process) allocates nothing per request.
+func TestH2GETAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocations")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- benchserver.ServeH2C(ln) }()
+	tr := New(Config{HTTP2: HTTP2Config{H2C: true}})
+	defer func() {
+		tr.Close()
+		ln.Close()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	get := func() {
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for err == nil {
+			_, err = resp.Body.Read(buf)
+		}
+		resp.Body.Close()
+		if err != io.EOF {
+			t.Fatal(err)
+		}
+	}
+	get()
+	get() // the caches hold this request and its response
+	const maxAllocs = 5
+	if allocs := testing.AllocsPerRun(200, get); allocs > maxAllocs {
+		t.Errorf("a GET over HTTP/2 allocates %v times, want at most %d", allocs, maxAllocs)
+	}
+}

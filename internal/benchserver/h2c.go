@@ -203,16 +203,17 @@ func (s *h2cConn) respond(id uint32) {
 
 // sendPending sends the bodies waiting, as far as the windows allow.
 func (s *h2cConn) sendPending() {
-	for len(s.pending) > 0 {
-		pb := &s.pending[0]
+	done := 0
+	for done < len(s.pending) {
+		pb := &s.pending[done]
 		w, ok := s.windows[pb.id]
 		if !ok { // reset
-			s.pending = s.pending[1:]
+			done++
 			continue
 		}
 		n := min(int64(len(pb.body)), w, s.sendConn, 16<<10)
 		if n <= 0 && len(pb.body) > 0 {
-			return
+			break
 		}
 		var flags http2.Flags
 		if int(n) == len(pb.body) {
@@ -224,10 +225,10 @@ func (s *h2cConn) sendPending() {
 		pb.body = pb.body[n:]
 		if flags != 0 {
 			delete(s.windows, pb.id)
-			s.pending = s.pending[1:]
+			done++
 		}
 	}
-	s.pending = append(s.pending[:0], s.pending...)
+	s.pending = s.pending[:copy(s.pending, s.pending[done:])]
 }
 
 // block returns the header block of a response with a body of size bytes:
