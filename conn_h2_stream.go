@@ -329,6 +329,9 @@ func (s *h2Stream) endBody(err error) {
 		cc.cancelStream(s, http2.ErrCodeCancel, err)
 	}
 	s.release()
+	if t := s.trace; t != nil && t.PutIdleConn != nil {
+		tracePutIdleConn(t, cc.hp.closingReason(cc))
+	}
 	cc.hp.core.requestDone()
 }
 

@@ -452,6 +452,21 @@ func (hp *hostPool) release(cn conn, reason closeReason) closeReason {
 	return closeReasonNone
 }
 
+// closingReason reports why cn takes no more requests, or closeReasonNone
+// while it stays pooled: what httptrace's PutIdleConn says when a request
+// on a shared connection ends.
+func (hp *hostPool) closingReason(cn conn) closeReason {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	switch b := cn.base(); {
+	case b.closing:
+		return b.reason
+	case hp.core.closed.Load():
+		return closeReasonClosed
+	}
+	return closeReasonNone
+}
+
 // retire stops cn taking requests, for reason, and closes it once its last
 // request ends (at once if it serves none). The engines call it when the
 // server shuts a connection down or breaks it.

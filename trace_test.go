@@ -104,6 +104,35 @@ func traceSequences(t *testing.T, rt http.RoundTripper, reqs []func() *http.Requ
 	return out
 }
 
+// Over HTTP/2 the same exchanges fire the same hooks as over HTTP/1.1.
+func TestTraceOverHTTP2AsOverHTTP1(t *testing.T) {
+	h1 := testserver.NewTLS(t, traceHandler, nil)
+	h2 := testserver.NewH2(t, traceHandler, nil)
+	requests := func(base string) []func() *http.Request {
+		return []func() *http.Request{
+			func() *http.Request { return mustRequest(t, "GET", base+"/new", nil) },
+			func() *http.Request { return mustRequest(t, "GET", base+"/reused", nil) },
+			func() *http.Request {
+				req := mustRequest(t, "POST", base+"/continue", strings.NewReader("body"))
+				req.Header.Set("Expect", "100-continue")
+				return req
+			},
+			func() *http.Request { return mustRequest(t, "GET", base+"/hints", nil) },
+		}
+	}
+	tr1 := newTransport(t, Config{TLSClientConfig: h1.TLSConfig()})
+	tr2 := newTransport(t, Config{TLSClientConfig: h2.TLSConfig()})
+	want := traceSequences(t, tr1, requests(h1.URL))
+	got := traceSequences(t, tr2, requests(h2.URL))
+	// The read loop fires the response's hooks while the request's
+	// goroutine may still be firing WroteRequest: compare what fired.
+	for i := range want {
+		if a, b := slices.Sorted(slices.Values(got[i])), slices.Sorted(slices.Values(want[i])); !slices.Equal(a, b) {
+			t.Errorf("request %d:\n HTTP/2:   %s\n HTTP/1.1: %s", i, strings.Join(got[i], ", "), strings.Join(want[i], ", "))
+		}
+	}
+}
+
 func TestTraceMatchesNetHTTP(t *testing.T) {
 	srv := testserver.New(t, traceHandler, nil)
 	tlsSrv := testserver.NewTLS(t, traceHandler, nil)
