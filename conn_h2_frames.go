@@ -30,7 +30,7 @@ func (cc *h2Conn) processFrame(f http2.Frame) error {
 	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
-		return cc.onData(f)
+		return cc.onData(f.StreamID, int32(f.Length), f.Data(), f.StreamEnded())
 	case *http2.HeadersFrame:
 		return cc.onHeaders(f)
 	case *http2.ContinuationFrame:
@@ -63,9 +63,7 @@ func (cc *h2Conn) streamForLocked(id uint32) (*h2Stream, error) {
 // onData takes a DATA frame under flow control: the connection's credit is
 // given back as it arrives (the streams' windows bound what is buffered),
 // the stream's as its body is read.
-func (cc *h2Conn) onData(f *http2.DataFrame) error {
-	length := int32(f.Length)
-	data := f.Data()
+func (cc *h2Conn) onData(id uint32, length int32, data []byte, endStream bool) error {
 	// The read loop alone changes recvUnacked.
 	cc.recvUnacked += length
 	if cc.recvUnacked > cc.opts.connWindow {
@@ -76,7 +74,7 @@ func (cc *h2Conn) onData(f *http2.DataFrame) error {
 		cc.recvUnacked = 0
 	}
 	cc.mu.Lock()
-	s, err := cc.streamForLocked(f.StreamID)
+	s, err := cc.streamForLocked(id)
 	if err != nil {
 		cc.mu.Unlock()
 		return err
@@ -113,9 +111,9 @@ func (cc *h2Conn) onData(f *http2.DataFrame) error {
 	if !s.bodyClosed {
 		s.data.write(data)
 	}
-	useless := len(data) == 0 && !f.StreamEnded()
+	useless := len(data) == 0 && !endStream
 	var released bool
-	if f.StreamEnded() {
+	if endStream {
 		if s.remain > 0 {
 			s.err = fmt.Errorf("%w: response body shorter than its Content-Length", errShortBody)
 		}

@@ -132,13 +132,37 @@ func (cc *h2Conn) readFrame() (http2.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	if http2.FrameType(hdr[3]) == http2.FrameHeaders && http2.Flags(hdr[4]).Has(http2.FlagHeadersEndHeaders) &&
-		cc.sawSettings && cc.block.frames == 0 {
-		// The commonest frame after DATA, read without the Framer, which
-		// allocates each HEADERS frame.
-		return nil, cc.onHeadersFrame(frame)
+	if cc.sawSettings && cc.block.frames == 0 {
+		// The commonest frames are read without the Framer, which
+		// allocates each HEADERS frame and copies each DATA frame's payload.
+		switch typ := http2.FrameType(hdr[3]); {
+		case typ == http2.FrameData:
+			return nil, cc.onDataFrame(frame)
+		case typ == http2.FrameHeaders && http2.Flags(hdr[4]).Has(http2.FlagHeadersEndHeaders):
+			return nil, cc.onHeadersFrame(frame)
+		}
 	}
 	return cc.fr.ReadFrame()
+}
+
+// onDataFrame handles a DATA frame in the read buffer, as the Framer would
+// parse it, and discards it: its payload is copied once, into the stream.
+func (cc *h2Conn) onDataFrame(frame []byte) error {
+	flags := http2.Flags(frame[4])
+	id := binary.BigEndian.Uint32(frame[5:9]) & (1<<31 - 1)
+	p := frame[9:]
+	if id == 0 {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if flags.Has(http2.FlagDataPadded) {
+		if len(p) < 1 || int(p[0]) >= len(p) {
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		p = p[1 : len(p)-int(p[0])]
+	}
+	err := cc.onData(id, int32(len(frame)-9), p, flags.Has(http2.FlagDataEndStream))
+	cc.br.Discard(len(frame))
+	return err
 }
 
 // onHeadersFrame handles a HEADERS frame that holds a whole header block,
