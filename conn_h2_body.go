@@ -179,6 +179,7 @@ func (s *h2Stream) sendData(p []byte, end bool) error {
 		if last {
 			cc.mu.Lock()
 			s.writeClosed = true
+			s.signal() // the response-header timeout starts now
 			released := s.maybeReleaseLocked()
 			cc.mu.Unlock()
 			if released {
@@ -242,6 +243,7 @@ func (s *h2Stream) sendTrailers(trailer http.Header) error {
 	cc.queueHeadersLocked(s.id, true, block)
 	cc.mu.Lock()
 	s.writeClosed = true
+	s.signal() // the response-header timeout starts now
 	released := s.maybeReleaseLocked()
 	cc.mu.Unlock()
 	ferr := cc.flushStream(false)

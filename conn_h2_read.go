@@ -135,10 +135,11 @@ func (cc *h2Conn) readFrame() (http2.Frame, error) {
 	if cc.sawSettings && cc.block.frames == 0 {
 		// The commonest frames are read without the Framer, which
 		// allocates each HEADERS frame and copies each DATA frame's payload.
-		switch typ := http2.FrameType(hdr[3]); {
+		// (frame, not hdr: the second Peek may have moved the bytes.)
+		switch typ := http2.FrameType(frame[3]); {
 		case typ == http2.FrameData:
 			return nil, cc.onDataFrame(frame)
-		case typ == http2.FrameHeaders && http2.Flags(hdr[4]).Has(http2.FlagHeadersEndHeaders):
+		case typ == http2.FrameHeaders && http2.Flags(frame[4]).Has(http2.FlagHeadersEndHeaders):
 			return nil, cc.onHeadersFrame(frame)
 		}
 	}

@@ -171,6 +171,9 @@ func (cc *h2Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*htt
 	if err := cc.openStream(s, gz, hasBody); err != nil {
 		return nil, s.outcome(), err
 	}
+	if req.Close {
+		cc.hp.retire(cc, closeReasonConnectionClose) // as x/net: the connection takes no more
+	}
 	if hasBody {
 		if err := s.sendRequestBody(); err != nil {
 			s.release()
@@ -266,24 +269,31 @@ func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody bool) error {
 var errH2StreamsExhausted = errors.New("httppool: HTTP/2 connection used up its stream IDs")
 
 // awaitHeaders waits for the final response head, the request's context,
-// or Config.ResponseHeaderTimeout. A request that gives up resets its stream.
+// or Config.ResponseHeaderTimeout, which runs, as net/http's does, from
+// when the request, its body included, was written. A request that gives
+// up resets its stream.
 func (s *h2Stream) awaitHeaders() error {
 	cc := s.cc
+	var timer *time.Timer
 	var timeout <-chan time.Time
-	if d := cc.opts.headerTimeout; d > 0 {
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		timeout = timer.C
-	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		cc.mu.Lock()
-		got, err := s.gotHeaders, s.err
+		got, err, written := s.gotHeaders, s.err, s.writeClosed
 		cc.mu.Unlock()
 		switch {
 		case got:
 			return nil
 		case err != nil:
 			return err
+		}
+		if d := cc.opts.headerTimeout; d > 0 && timer == nil && written {
+			timer = time.NewTimer(d)
+			timeout = timer.C
 		}
 		select {
 		case <-s.wake:
