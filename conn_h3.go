@@ -87,7 +87,7 @@ func (c *h3Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*http
 		}
 	}
 	if err != nil {
-		out, err, reason := c.failed(req, err)
+		out, reason, err := c.failed(req, err)
 		out.viaAlt = true
 		c.hp.release(c, reason)
 		return nil, out, err
@@ -100,36 +100,36 @@ func (c *h3Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*http
 // failed turns a failed request's error into the Transport's vocabulary,
 // says how far the request went, and why the connection must close, if it
 // must.
-func (c *h3Conn) failed(req *http.Request, err error) (outcome, error, closeReason) {
+func (c *h3Conn) failed(req *http.Request, err error) (outcome, closeReason, error) {
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	out := outcome{written: true, bodyStarted: hasBody}
 	var he *HTTP3Error
 	if !errors.As(err, &he) {
-		return out, err, closeReasonNone
+		return out, closeReasonNone, err
 	}
 	const proto = "HTTP/3.0"
 	switch he.Kind {
 	case HTTP3Unsent:
-		return outcome{unprocessed: true}, err, c.unsentReason()
+		return outcome{unprocessed: true}, c.unsentReason(), err
 	case HTTP3GoAway:
 		c.goaway.Store(true)
-		return outcome{unprocessed: true}, &GoAwayError{Proto: proto}, closeReasonGoAway
+		return outcome{unprocessed: true}, closeReasonGoAway, &GoAwayError{Proto: proto}
 	case HTTP3StreamReset:
 		out.unprocessed = he.Code == h3RequestRejected
-		return out, &StreamResetError{Proto: proto, Code: he.Code}, closeReasonNone
+		return out, closeReasonNone, &StreamResetError{Proto: proto, Code: he.Code}
 	case HTTP3ConnClosed:
 		switch {
 		case he.Remote:
-			return out, err, closeReasonServerClosed // a *ConnError from the retry loop
+			return out, closeReasonServerClosed, err // a *ConnError from the retry loop
 		case he.Code == h3NoError: // closed by the pool or after a GOAWAY
-			return out, err, c.closedReason()
+			return out, c.closedReason(), err
 		}
-		return out, &ProtocolError{Proto: proto, Code: he.Code, Err: he.Err}, closeReasonError
+		return out, closeReasonError, &ProtocolError{Proto: proto, Code: he.Code, Err: he.Err}
 	case HTTP3Malformed:
 		out.responded = true
-		return out, &ProtocolError{Proto: proto, Code: he.Code, Err: he.Err}, closeReasonNone
+		return out, closeReasonNone, &ProtocolError{Proto: proto, Code: he.Code, Err: he.Err}
 	}
-	return out, err, closeReasonError // HTTP3ConnLost
+	return out, closeReasonError, err // HTTP3ConnLost
 }
 
 // unsentReason says whether a connection that could not open a stream may

@@ -490,15 +490,6 @@ func (sc *h2ServerConn) wantSettings() *http2.SettingsFrame {
 	return s
 }
 
-// wantSettingsAck reads the client's acknowledgement of the server's SETTINGS.
-func (sc *h2ServerConn) wantSettingsAck() {
-	sc.t.Helper()
-	f := sc.nextFrame(isFrame[*http2.SettingsFrame])
-	if s, ok := f.(*http2.SettingsFrame); !ok || !s.IsAck() {
-		sc.t.Fatalf("got %s; want a SETTINGS acknowledgement", sc.describe(f))
-	}
-}
-
 // h2Request is a header block the client sent.
 type h2Request struct {
 	StreamID  uint32
@@ -596,17 +587,6 @@ func (sc *h2ServerConn) wantPing(ack bool) *http2.PingFrame {
 		sc.t.Fatalf("got %s; want PING with ACK %v", sc.describe(f), ack)
 	}
 	return p
-}
-
-// wantWindowUpdate reads the client's WINDOW_UPDATE for a stream (0: the
-// connection) and returns its increment.
-func (sc *h2ServerConn) wantWindowUpdate(streamID uint32) uint32 {
-	sc.t.Helper()
-	f := wantFrame[*http2.WindowUpdateFrame](sc)
-	if f.StreamID != streamID {
-		sc.t.Fatalf("WINDOW_UPDATE for stream %d; want stream %d", f.StreamID, streamID)
-	}
-	return f.Increment
 }
 
 // wantClosed checks that the client closed the connection, and returns the
@@ -731,22 +711,12 @@ func (sc *h2ServerConn) writeHeadersFrame(p http2.HeadersFrameParam) {
 	sc.check("HEADERS", sc.fr.WriteHeaders(p))
 }
 
-func (sc *h2ServerConn) writeContinuation(streamID uint32, endHeaders bool, frag []byte) {
-	sc.t.Helper()
-	sc.check("CONTINUATION", sc.fr.WriteContinuation(streamID, endHeaders, frag))
-}
-
 // writeData writes a DATA frame and counts it against the client's windows.
 func (sc *h2ServerConn) writeData(streamID uint32, endStream bool, data []byte) {
 	sc.t.Helper()
 	sc.connWindow -= int64(len(data))
 	sc.streamWindows[streamID] = sc.streamWindow(streamID) - int64(len(data))
 	sc.check("DATA", sc.fr.WriteData(streamID, endStream, data))
-}
-
-func (sc *h2ServerConn) writeRSTStream(streamID uint32, code http2.ErrCode) {
-	sc.t.Helper()
-	sc.check("RST_STREAM", sc.fr.WriteRSTStream(streamID, code))
 }
 
 func (sc *h2ServerConn) writeGoAway(lastStreamID uint32, code http2.ErrCode, debug string) {
@@ -767,12 +737,6 @@ func (sc *h2ServerConn) writeWindowUpdate(streamID, incr uint32) {
 func (sc *h2ServerConn) writePushPromise(p http2.PushPromiseParam) {
 	sc.t.Helper()
 	sc.check("PUSH_PROMISE", sc.fr.WritePushPromise(p))
-}
-
-func (sc *h2ServerConn) writeRaw(b []byte) {
-	sc.t.Helper()
-	_, err := sc.nc.Write(b)
-	sc.check("raw bytes", err)
 }
 
 // respond answers a stream with a status and a body.
