@@ -31,6 +31,7 @@ type loadOptions struct {
 	progress bool // show a live progress bar on stderr
 
 	http2    bool // require HTTP/2 (https)
+	http3    bool // HTTP/3 where the server offers it (https)
 	http1    bool // never HTTP/2
 	h2c      bool // HTTP/2 with prior knowledge on http://
 	insecure bool
@@ -79,6 +80,7 @@ func parseLoadFlags(args []string, stdout, stderr io.Writer) (opt *loadOptions, 
 	fs.BoolVar(&opt.compare, "compare", false, "also run through net/http.Transport")
 	fs.BoolVar(&opt.asJSON, "json", false, "print JSON")
 	fs.BoolVar(&opt.http2, "http2", false, "require HTTP/2")
+	fs.BoolVar(&opt.http3, "http3", false, "HTTP/3 where the server offers it")
 	fs.BoolVar(&opt.http1, "http1", false, "never HTTP/2")
 	fs.BoolVar(&opt.h2c, "h2c", false, "HTTP/2 over cleartext")
 	fs.BoolVar(&opt.insecure, "insecure", false, "skip certificate verification")
@@ -118,6 +120,10 @@ func parseLoadFlags(args []string, stdout, stderr io.Writer) (opt *loadOptions, 
 		return fail("--http1 excludes --http2 and --h2c")
 	case opt.http2 && opt.h2c:
 		return fail("--http2 is for https URLs, --h2c for http URLs: give one")
+	case opt.http3 && (opt.http2 || opt.h2c):
+		return fail("--http3 excludes --http2 and --h2c: its responses come over HTTP/3 once the server offered it")
+	case opt.http3 && opt.noPool:
+		return fail("--http3 needs the pool: with --no-pool the Transport does not use HTTP/3")
 	}
 	if opt.d > 0 && !set["n"] {
 		opt.n = 0 // -d alone: the duration bounds the run
@@ -132,6 +138,8 @@ func parseLoadFlags(args []string, stdout, stderr io.Writer) (opt *loadOptions, 
 			return fail("--http2 needs an https URL; for cleartext HTTP/2 use --h2c")
 		case opt.h2c && u.Scheme != "http":
 			return fail("--h2c needs an http URL; https negotiates HTTP/2 by itself")
+		case opt.http3 && u.Scheme != "https":
+			return fail("--http3 needs an https URL")
 		}
 		opt.target = u
 	}
@@ -155,7 +163,7 @@ func load(ctx context.Context, opt *loadOptions, stdout, stderr io.Writer) int {
 	h := loadHeader{method: opt.method, c: opt.c, n: int64(opt.n), d: opt.d}
 	if opt.target == nil {
 		var err error
-		if embedded, err = startEmbedded(opt.http2); err != nil {
+		if embedded, err = startEmbedded(opt.http2, opt.http3); err != nil {
 			fmt.Fprintf(stderr, "%s load: %v\n", programName, err)
 			return exitFailed
 		}
@@ -254,7 +262,8 @@ Sends requests through an httppool Transport and reports requests/s, latency
 percentiles and a histogram, statuses by class and code, bytes received and
 throughput, errors by kind, and what the pool did: connections dialed, reuse
 ratio, retries, closes by reason, peak open. Without URL it loads an embedded
-server on 127.0.0.1 (HTTP/1.1 and h2c; HTTPS with HTTP/2 under --http2).
+server on 127.0.0.1 (HTTP/1.1 and h2c; HTTPS with HTTP/2 under --http2; under
+--http3 also HTTP/3 on the same port over UDP, announced by Alt-Svc).
 Redirects are not followed. A progress bar is shown on stderr when it is a
 terminal.
 
@@ -285,13 +294,20 @@ Flags:
   --http2                require HTTP/2 (https URLs): stop if the server answers HTTP/1.1
   --http1                never use HTTP/2
   --h2c                  HTTP/2 over cleartext with prior knowledge (http URLs)
+  --http3                HTTP/3 (https URLs) with the module github.com/httppool/httppool/http3:
+                         the first responses come over TCP; once one offers h3 in Alt-Svc, the
+                         pool dials QUIC and the next requests use it. The protocol line shows
+                         the share of each; what the pool did shows its HTTP/3 connections and
+                         whether it marked HTTP/3 broken (UDP blocked)
   --insecure             do not verify the server's certificate
   --idle-timeout D       Config.IdleTimeout: close connections idle for D (default 90s)
   --max-idle-per-host N  Config.MaxIdlePerHost (default: no limit)
   --max-conns-per-host N Config.MaxConnsPerHost: requests over it wait (default: no limit)
   --no-pool              Config.DisableKeepAlives: one connection per request
   --compare              then send the same load through net/http.Transport (same
-                         settings, MaxIdleConnsPerHost = -c unless given) and compare
+                         settings, MaxIdleConnsPerHost = -c unless given) and compare;
+                         net/http has no HTTP/3: under --http3 it runs over TCP, as the
+                         report says
   --json                 print the results as JSON
   -h, --help             show this help
 
@@ -307,6 +323,7 @@ Examples:
   %[1]s load --accept-status 2xx,404 http://127.0.0.1:8080/maybe
   %[1]s load -m POST -H "Content-Type: application/json" -body '{"a":1}' http://127.0.0.1:8080/items
   %[1]s load --max-conns-per-host 4 -c 32 http://127.0.0.1:8080/
+  %[1]s load --http3 -n 5000 -c 64 https://localhost:8443/   # HTTP/3 once Alt-Svc offers it
   %[1]s load --json -n 500 | jq '.runs[0].pool'
 `, programName, defaultLoadRequests, defaultLoadConcurrency, defaultRequestTimeout, defaultAcceptStatus)
 }

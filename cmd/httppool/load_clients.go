@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/httppool/httppool"
+	"github.com/httppool/httppool/http3"
 )
 
 // loadClient is what a load run sends its requests through, with what can
@@ -20,6 +21,7 @@ type loadClient struct {
 	open   func() int                    // connections open now, sampled during the run
 	report func(peakOpen int) poolReport // what the connections did, after the run
 	close  func()
+	notes  []string // what the report must say about the client, e.g. what it cannot do
 }
 
 // poolReport is what a client's connections did during a run.
@@ -38,6 +40,18 @@ type poolReport struct {
 	WaitCount    *int64           `json:"wait_count"`
 	WaitDuration *float64         `json:"wait_ms"`
 	HTTP2Open    *int             `json:"http2_open_at_end"`
+	// HTTP3 is what the pool knew of HTTP/3 at the end, under --http3;
+	// null otherwise and for net/http, which has no HTTP/3.
+	HTTP3 *http3Report `json:"http3"`
+}
+
+// http3Report is what an httppool Transport knew at the end of a run of
+// the HTTP/3 of the load's origin (Stats and HTTP3Status).
+type http3Report struct {
+	OpenAtEnd   int       `json:"open_at_end"`           // Stats.HTTP3: open HTTP/3 connections
+	Alternative string    `json:"alternative"`           // the h3 alternative learnt from Alt-Svc; "" when none
+	BrokenUntil time.Time `json:"broken_until,omitzero"` // while HTTP/3 is marked broken, until when
+	Failures    int       `json:"failures"`              // QUIC failures while TCP worked
 }
 
 // ratio returns part/whole, 0 when whole is 0.
@@ -72,14 +86,19 @@ func (o *loadOptions) newHTTPClient(rt http.RoundTripper) *http.Client {
 // poolClient returns the httppool client of a load run, configured by the
 // command line.
 func (o *loadOptions) poolClient(embedded *embeddedServer) *loadClient {
-	t := httppool.New(httppool.Config{
+	cfg := httppool.Config{
 		IdleTimeout:       o.idleTimeout,
 		MaxIdlePerHost:    o.maxIdlePerHost,
 		MaxConnsPerHost:   o.maxConnsPerHost,
 		DisableKeepAlives: o.noPool,
 		TLSClientConfig:   o.clientTLS(embedded),
 		HTTP2:             httppool.HTTP2Config{Disable: o.http1, H2C: o.h2c},
-	})
+	}
+	if o.http3 {
+		cfg.HTTP3.Dialer = &http3.Dialer{}
+	}
+	t := httppool.New(cfg)
+	origin := o.origin(embedded)
 	return &loadClient{
 		name:   "httppool",
 		client: o.newHTTPClient(t),
@@ -94,15 +113,38 @@ func (o *loadOptions) poolClient(embedded *embeddedServer) *loadClient {
 				PeakOpen: max(peakOpen, st.Open), OpenAtEnd: st.Open,
 				Retries: &st.Retries, Closed: st.Closed,
 				WaitCount: &st.WaitCount, WaitDuration: &waitMS, HTTP2Open: &st.HTTP2,
+				HTTP3: o.http3Report(t, st, origin),
 			}
 		},
 		close: func() { t.Close() },
 	}
 }
 
+// http3Report returns what t knows of origin's HTTP/3, nil without --http3.
+func (o *loadOptions) http3Report(t *httppool.Transport, st httppool.Stats, origin string) *http3Report {
+	if !o.http3 {
+		return nil
+	}
+	r := &http3Report{OpenAtEnd: st.HTTP3}
+	if status, ok := t.HTTP3Status(origin); ok {
+		r.Alternative, r.BrokenUntil, r.Failures = status.Alternative, status.BrokenUntil, status.Failures
+	}
+	return r
+}
+
+// origin returns the URL the load targets: the command line's, or the
+// embedded server's.
+func (o *loadOptions) origin(embedded *embeddedServer) string {
+	if o.target != nil {
+		return o.target.String()
+	}
+	return embedded.URL
+}
+
 // stdClient returns a net/http.Transport client with the same settings, for
 // --compare. Its dials and open connections are counted by a wrapping
-// DialContext and its reuse by httptrace.
+// DialContext and its reuse by httptrace. net/http has no HTTP/3: under
+// --http3 it runs over TCP, and its notes say so.
 func (o *loadOptions) stdClient(embedded *embeddedServer) *loadClient {
 	dialer := &countingDialer{d: net.Dialer{Timeout: httppool.DefaultDialTimeout, KeepAlive: 30 * time.Second}}
 	var protocols http.Protocols
@@ -141,7 +183,12 @@ func (o *loadOptions) stdClient(embedded *embeddedServer) *loadClient {
 	}
 	traced := &reuseTracer{rt: tr}
 	traced.trace = &httptrace.ClientTrace{GotConn: traced.gotConn}
+	var notes []string
+	if o.http3 {
+		notes = append(notes, noHTTP3Note)
+	}
 	return &loadClient{
+		notes:  notes,
 		name:   "net/http",
 		client: o.newHTTPClient(traced),
 		open:   func() int { return int(dialer.open.Load()) },
@@ -157,6 +204,9 @@ func (o *loadOptions) stdClient(embedded *embeddedServer) *loadClient {
 		close: tr.CloseIdleConnections,
 	}
 }
+
+// noHTTP3Note is the net/http run's note under --http3.
+const noHTTP3Note = "net/http has no HTTP/3 client: --http3 does not apply to it, its requests went over TCP"
 
 // countingDialer dials TCP connections and counts them: dialed, failed and
 // open now.

@@ -70,10 +70,13 @@ func writeRun(w io.Writer, r *runResult) {
 		{"latency", latency},
 		{"status", fmtStatus(r.status)},
 		{"received", fmt.Sprintf("%s of response bodies, %s/s", fmtBytes(float64(r.bytes)), fmtBytes(r.bytesPerSecond()))},
-		{"protocol", fmtCounts(r.protocols)},
+		{"protocol", fmtProtocols(r.protocols)},
 		{"errors", fmtErrors(r.errors)},
 	}
 	rows = append(rows, stoppedRows(r)...)
+	for _, n := range r.notes {
+		rows = append(rows, []string{"note", n})
+	}
 	writeAligned(w, "", rows)
 
 	if buckets := histogram([]*runResult{r}); buckets != nil {
@@ -98,6 +101,9 @@ func writeRun(w io.Writer, r *runResult) {
 	if p.WaitCount != nil && p.WaitDuration != nil {
 		poolRows = append(poolRows, []string{"waited for a conn", fmt.Sprintf("%d requests, %s in all",
 			*p.WaitCount, fmtDur(time.Duration(*p.WaitDuration*float64(time.Millisecond))))})
+	}
+	if p.HTTP3 != nil {
+		poolRows = append(poolRows, []string{"HTTP/3", fmtHTTP3(p.HTTP3)})
 	}
 	writeAligned(w, "  ", poolRows)
 }
@@ -130,7 +136,7 @@ func writeComparison(w io.Writer, runs []*runResult) {
 		row("status", func(r *runResult) string { return fmtStatus(r.status) }),
 		row("received", func(r *runResult) string { return fmtBytes(float64(r.bytes)) }),
 		row("throughput", func(r *runResult) string { return fmtBytes(r.bytesPerSecond()) + "/s" }),
-		row("protocol", func(r *runResult) string { return fmtCounts(r.protocols) }),
+		row("protocol", func(r *runResult) string { return fmtProtocols(r.protocols) }),
 		row("errors", func(r *runResult) string { return fmtErrors(r.errors) }),
 		row("connections dialed", func(r *runResult) string { return strconv.FormatInt(r.pool.Dials, 10) }),
 		row("reuse ratio", func(r *runResult) string { return fmtPercent(r.pool.ReuseRatio) }),
@@ -139,9 +145,24 @@ func writeComparison(w io.Writer, runs []*runResult) {
 		row("retries", func(r *runResult) string { return fmtOptional(r.pool.Retries) }),
 		row("closed, by reason", func(r *runResult) string { return fmtClosed(r.pool.Closed) }),
 	}
+	if slices.ContainsFunc(runs, func(r *runResult) bool { return r.pool.HTTP3 != nil }) {
+		rows = append(rows, row("HTTP/3 open at end", func(r *runResult) string {
+			if r.pool.HTTP3 == nil {
+				return "n/a"
+			}
+			return strconv.Itoa(r.pool.HTTP3.OpenAtEnd)
+		}))
+	}
 	writeAligned(w, "", rows)
 	for _, r := range runs {
-		if extra := stoppedRows(r); extra != nil {
+		extra := stoppedRows(r)
+		if h := r.pool.HTTP3; h != nil {
+			extra = append(extra, []string{"HTTP/3", fmtHTTP3(h)})
+		}
+		for _, n := range r.notes {
+			extra = append(extra, []string{"note", n})
+		}
+		if extra != nil {
 			fmt.Fprintf(w, "\n%s:\n", r.client)
 			writeAligned(w, "  ", extra)
 		}
@@ -276,6 +297,42 @@ func fmtCounts(m map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// fmtProtocols lists the responses by protocol, e.g. "HTTP/1.1: 1000";
+// with several protocols, with the share of each, e.g. "HTTP/2.0: 16
+// (1.6%), HTTP/3.0: 984 (98.4%)".
+func fmtProtocols(m map[string]int64) string {
+	if len(m) < 2 {
+		return fmtCounts(m)
+	}
+	var total int64
+	for _, n := range m {
+		total += n
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s: %d (%s)", k, m[k], fmtPercent(ratio(m[k], total))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fmtHTTP3 says what the pool knew of the origin's HTTP/3 at the end of a
+// run, e.g. "1 connection open at end; alternative 127.0.0.1:8443 from
+// Alt-Svc".
+func fmtHTTP3(h *http3Report) string {
+	s := plural(int64(h.OpenAtEnd), "connection") + " open at end"
+	switch {
+	case h.Alternative != "":
+		s += "; alternative " + h.Alternative + " from Alt-Svc"
+	case h.BrokenUntil.IsZero():
+		s += "; no h3 alternative learnt: the server's responses offered none in Alt-Svc"
+	}
+	if !h.BrokenUntil.IsZero() {
+		s += fmt.Sprintf("; marked broken until %s after %s (QUIC failed where TCP worked: UDP blocked?)",
+			h.BrokenUntil.Format(time.TimeOnly), plural(int64(h.Failures), "failure"))
+	}
+	return s
 }
 
 // fmtErrors lists the error kinds that occurred, e.g. "timeout 3, reset 1".

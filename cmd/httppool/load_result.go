@@ -139,6 +139,7 @@ type runJSON struct {
 	ErrorExamples map[string]string  `json:"error_examples,omitempty"`
 	Pool          poolReport         `json:"pool"`
 	Stopped       string             `json:"stopped,omitempty"`
+	Notes         []string           `json:"notes,omitempty"` // e.g. that net/http has no HTTP/3
 }
 
 // writeLoadJSON prints runs as indented JSON.
@@ -167,7 +168,7 @@ func writeLoadJSON(w io.Writer, h loadHeader, runs []*runResult) error {
 			StatusClasses: statusClasses(r.status),
 			Status:        make(map[string]int64, len(r.status)),
 			Protocols:     r.protocols, Errors: r.errors, ErrorExamples: r.examples,
-			Pool: r.pool, Stopped: r.stopped,
+			Pool: r.pool, Stopped: r.stopped, Notes: r.notes,
 		}
 		for j, b := range buckets {
 			rj.Histogram[j] = b.counts[i]

@@ -42,6 +42,7 @@ type runResult struct {
 	examples    map[string]string // the first error of each kind that occurred
 	pool        poolReport
 	stopped     string // why the run stopped early; "" when it did not
+	notes       []string
 }
 
 // requests is how many requests the run sent.
@@ -160,6 +161,7 @@ func runLoad(ctx context.Context, lc *loadClient, plan runPlan) *runResult {
 	res.elapsed = elapsed
 	res.accepted = plan.accept.String()
 	res.pool = lc.report(peakOpen)
+	res.notes = lc.notes
 	switch {
 	case ctx.Err() != nil:
 		res.stopped = stoppedInterrupted

@@ -490,6 +490,10 @@ func TestLoadUsageErrors(t *testing.T) {
 		{[]string{"--http1", "--http2"}, "--http1 excludes"},
 		{[]string{"--http2", "http://127.0.0.1:1/"}, "--http2 needs an https URL"},
 		{[]string{"--h2c", "https://127.0.0.1:1/"}, "--h2c needs an http URL"},
+		{[]string{"--http3", "http://127.0.0.1:1/"}, "--http3 needs an https URL"},
+		{[]string{"--http3", "--http2"}, "--http3 excludes --http2 and --h2c"},
+		{[]string{"--http3", "--h2c"}, "--http3 excludes --http2 and --h2c"},
+		{[]string{"--http3", "--no-pool"}, "--http3 needs the pool"},
 		{[]string{"ftp://127.0.0.1/"}, "the scheme must be http or https"},
 		{[]string{"http://a/", "http://b/"}, "one URL at most"},
 		{[]string{"-m", "BAD METHOD"}, "invalid method"},
@@ -513,6 +517,7 @@ func TestSubcommandHelp(t *testing.T) {
 		want []string
 	}{
 		{[]string{"load", "--help"}, []string{"Usage: httppool load", "-n N", "-d DURATION", "-q RATE", "--accept-status LIST", "--compare", "--no-pool",
+			"--http3", "net/http has no HTTP/3",
 			"Examples:", "Exit status", "A run stops early", "max(10, -c)", "cut short"}},
 		{[]string{"help", "load"}, []string{"Usage: httppool load"}},
 		{[]string{"get", "-h"}, []string{"Usage: httppool get", "-r N", "-X METHOD", "-d, --data", "-i ", "-o FILE", "--insecure", "--json", "Examples:", "Exit status"}},

@@ -43,6 +43,7 @@ func scenarios() []scenario {
 		httpsScenario(),
 		http2Scenario(),
 		http2StreamLimitScenario(),
+		http3Scenario(),
 		closeScenario(),
 		shutdownScenario(),
 	}

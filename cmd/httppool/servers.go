@@ -29,6 +29,10 @@ type serverOptions struct {
 	// maxStreams is the HTTP/2 server's MAX_CONCURRENT_STREAMS; zero means
 	// net/http's default (250).
 	maxStreams int
+	// http3 makes an HTTPS server offer HTTP/3 as well: quic-go's server on
+	// the same port over UDP, with the same certificate (the first of
+	// tls.Certificates), announced in an Alt-Svc header on every response.
+	http3 bool
 }
 
 // server is an HTTP server on a loopback port chosen by the operating system.
@@ -42,6 +46,7 @@ type server struct {
 
 	srv  *http.Server
 	done chan struct{} // closed when Serve returned
+	h3   *h3Server     // nil unless serverOptions.http3
 
 	mu       sync.Mutex
 	conns    map[net.Conn]*connInfo
@@ -51,6 +56,7 @@ type server struct {
 	maxOpen  int
 
 	requests   atomic.Int64
+	h3Requests atomic.Int64 // of requests, those that came over HTTP/3
 	active     atomic.Int64 // handlers running now
 	maxActive  atomic.Int64
 	handshakes atomic.Int64 // TLS handshakes completed, full or resumed
@@ -69,7 +75,17 @@ type connKey struct{}
 // startServer starts a server for h on 127.0.0.1 with a port picked by the
 // operating system.
 func startServer(h http.Handler, opt serverOptions) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if opt.http3 && (opt.tls == nil || len(opt.tls.Certificates) == 0) {
+		return nil, errors.New("demo: an HTTP/3 server needs a TLS certificate")
+	}
+	var ln net.Listener
+	var udp *net.UDPConn
+	var err error
+	if opt.http3 {
+		ln, udp, err = listenTCPAndUDP()
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listening on loopback: %w", err)
 	}
@@ -79,6 +95,9 @@ func startServer(h http.Handler, opt serverOptions) (*server, error) {
 		conns: make(map[net.Conn]*connInfo),
 	}
 	_, s.Port, _ = net.SplitHostPort(s.Addr)
+	if opt.http3 {
+		h = withAltSvc(h, s.Port)
+	}
 	s.srv = &http.Server{
 		Handler:     s.wrap(h),
 		IdleTimeout: opt.idleTimeout,
@@ -111,6 +130,12 @@ func startServer(h http.Handler, opt serverOptions) (*server, error) {
 		scheme = "https"
 	}
 	s.URL = scheme + "://" + s.Addr
+	if opt.http3 {
+		if s.h3, err = startH3Server(udp, opt.tls.Certificates[0], s.srv.Handler); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	go func() {
 		defer close(s.done)
 		s.srv.Serve(ln)
@@ -123,6 +148,9 @@ func startServer(h http.Handler, opt serverOptions) (*server, error) {
 func (s *server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		if r.ProtoMajor == 3 {
+			s.h3Requests.Add(1)
+		}
 		n := s.active.Add(1)
 		defer s.active.Add(-1)
 		for {
@@ -222,6 +250,9 @@ func (s *server) WaitClosed(ctx context.Context, n int) bool {
 func (s *server) Close() {
 	s.srv.Close()
 	<-s.done
+	if s.h3 != nil {
+		s.h3.Close()
+	}
 	waitFor(context.Background(), settle, func() bool {
 		return s.active.Load() == 0 && s.Open() == 0
 	})
@@ -250,6 +281,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// withAltSvc announces HTTP/3 on port of the same host in an Alt-Svc
+// header on every response of h, as a server offering HTTP/3 does.
+func withAltSvc(h http.Handler, port string) http.Handler {
+	altSvc := `h3=":` + port + `"`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Alt-Svc", altSvc)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // okHandler answers every request with a short body.
