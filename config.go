@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 )
@@ -51,7 +52,26 @@ type Config struct {
 	// MaxConnsPerHost limits the connections to one host, counting those being
 	// dialed, in use and idle. A request over the limit waits, in FIFO order,
 	// until a connection frees up or its context ends. Zero means no limit.
+	// A request served on another host's HTTP/2 connection (coalescing, see
+	// HTTP2Config.DisableCoalescing) uses none of its own host's slots.
 	MaxConnsPerHost int
+
+	// MinIdlePerHost keeps connections warm: each host the Transport has
+	// connections to keeps at least this many HTTP/1.1 connections open, or
+	// one HTTP/2 connection, all idle while the host is quiet, so that a
+	// burst after a quiet period does not wait for dials and handshakes.
+	// After a request returns a connection, or one of the host's
+	// connections closes (for any reason but Close, Shutdown,
+	// CloseIdleConnections or MaxIdleConns), the host dials the missing ones
+	// in the background, one at a time; it never waits for a
+	// MaxConnsPerHost slot, never keeps more than MaxIdlePerHost, never
+	// dials while the Transport holds MaxIdleConns idle connections, and
+	// after a failed dial waits a second and for the host's next request.
+	// IdleTimeout closes a host's idle connections only while it has more
+	// than the minimum of them idle; MaxLifetime, the server's close and its
+	// Keep-Alive limits apply to all, and the pool dials replacements. Zero
+	// means no minimum. See also Transport.Preconnect.
+	MinIdlePerHost int
 
 	// MaxLifetime is how long a connection may be reused after it was dialed.
 	// A connection older than this is closed instead of being reused. Each
@@ -72,6 +92,15 @@ type Config struct {
 	// DialContext dials the TCP connections of the pool. Zero means a
 	// net.Dialer with a DefaultDialTimeout timeout and TCP keep-alive.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// LookupNetIP resolves a name to decide whether its origin may share
+	// another origin's HTTP/2 connection (HTTP2Config.DisableCoalescing),
+	// with the signature of net.Resolver.LookupNetIP (network "ip");
+	// answers are cached for ten seconds. Dials do not use it. Nil means
+	// net.DefaultResolver's when DialContext is nil; with a DialContext of
+	// its own and no LookupNetIP, the Transport does not coalesce, since it
+	// cannot tell where that dialer would connect.
+	LookupNetIP func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
 	// Proxy returns the proxy for a request, or nil for a direct connection.
 	// http:// proxies forward http:// requests (sent in absolute form) and
@@ -268,4 +297,19 @@ type HTTP2Config struct {
 	// HPACK tables of response and request headers. Zero means 4 KiB.
 	MaxDecoderHeaderTableSize int
 	MaxEncoderHeaderTableSize int
+
+	// DisableCoalescing stops an HTTP/2 connection made for one origin from
+	// serving another. Otherwise, as browsers and OkHttp do (RFC 9113,
+	// section 9.1.1), an https origin without a connection of its own to
+	// take shares another origin's HTTP/2 connection when both are direct
+	// (no proxy) on the same port, its name resolves (Config.LookupNetIP)
+	// to the connection's remote address, the server's certificate passes
+	// the verification a connection of its own would have run, the server
+	// did not leave it out of an ORIGIN frame (RFC 8336), and it did not
+	// answer "421 Misdirected Request" for it there; a 421 is resent on a
+	// connection of the origin's own. Coalescing is off when the TLS
+	// configuration could verify two names differently: InsecureSkipVerify,
+	// VerifyPeerCertificate, VerifyConnection, a fixed ServerName,
+	// GetClientCertificate or Encrypted Client Hello set.
+	DisableCoalescing bool
 }

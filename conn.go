@@ -121,6 +121,9 @@ type try struct {
 	wasIdle  bool                   // it was idle (not handed over by a finishing request)
 	idleTime time.Duration          // how long it was idle
 	busy     bool                   // other requests of the host were in flight at checkout
+	// coalesced: the connection was dialed for another origin and shared
+	// (coalesce.go); a 421 on it sends the request to one of its own.
+	coalesced bool
 }
 
 // outcome is how far a failed try went, as its connection saw it.
@@ -130,6 +133,7 @@ type outcome struct {
 	bodyStarted bool // the request body was read from, and so closed
 	unprocessed bool // the server said it did not process the request
 	viaAlt      bool // the try went to the origin's alternative service
+	misdirected bool // a 421 on another origin's connection: resend on one of the origin's own (coalesce.go)
 }
 
 // unusableLocked reports why the connection can take no new request at now,
@@ -145,7 +149,7 @@ func (b *connBase) unusableLocked(now time.Time) closeReason {
 		return closeReasonMaxLifetime
 	case !b.idleCounted:
 		return closeReasonNone
-	case b.hp.core.idleTimeout > 0 && now.Sub(b.idleSince) >= b.hp.core.idleTimeout:
+	case b.hp.core.idleTimeout > 0 && now.Sub(b.idleSince) >= b.hp.core.idleTimeout && !b.hp.keepsWarmLocked():
 		return closeReasonIdleTimeout
 	case !b.reuseUntil.IsZero() && !now.Before(b.reuseUntil):
 		return closeReasonKeepAlive
@@ -156,7 +160,7 @@ func (b *connBase) unusableLocked(now time.Time) closeReason {
 // expiryLocked returns when an idle connection expires, zero if never.
 func (b *connBase) expiryLocked() time.Time {
 	var t time.Time
-	if it := b.hp.core.idleTimeout; it > 0 {
+	if it := b.hp.core.idleTimeout; it > 0 && !b.hp.keepsWarmLocked() { // Config.MinIdlePerHost keeps some
 		t = b.idleSince.Add(it)
 	}
 	for _, d := range [...]time.Time{b.expiresAt, b.reuseUntil} {
@@ -174,6 +178,9 @@ func (b *connBase) close(c conn, reason closeReason, graceful bool) {
 	b.countClose(reason)
 	if !b.closed.Swap(true) {
 		c.closeTransport(graceful)
+		if co := b.hp.core.coal; co != nil {
+			co.forget(b) // other origins stop sharing it (coalesce.go)
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ type h2Conn struct {
 	opts     *h2Options
 	readyCh  chan struct{} // closed once the server's first SETTINGS arrived, or the connection failed
 
+	origins    originSet    // the server's ORIGIN frames, for coalescing (coalesce_origin.go)
 	maxStreams atomic.Int32 // the server's MAX_CONCURRENT_STREAMS: the pool's capacity
 	reading    atomic.Bool  // the read side is claimed: the read loop runs, or an inline read
 

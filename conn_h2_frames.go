@@ -44,6 +44,10 @@ func (cc *h2Conn) processFrame(f http2.Frame) error {
 		return cc.onGoAway(f)
 	case *http2.PushPromiseFrame:
 		return cc.protocolError(http2.ErrCodeProtocol, errors.New("server pushed a stream, which the client disabled"))
+	case *http2.UnknownFrame:
+		if f.Type == frameOrigin { // RFC 8336, for coalescing (coalesce_origin.go)
+			return cc.onOrigin(f)
+		}
 	}
 	return cc.noteJunk() // PRIORITY and unknown frames
 }

@@ -59,6 +59,13 @@ type hostPool struct {
 	// HTTP/3 (issue 19, race.go).
 	h3ok       bool                       // the key may speak HTTP/3: https, direct, Config.HTTP3.Dialer set
 	altSvcSeen atomic.Pointer[altSvcSeen] // the Alt-Svc value last recorded (altsvc.go)
+
+	// Coalescing and warm connections (issue 18: coalesce.go, preconnect.go),
+	// guarded by mu.
+	lender      *lender   // another origin's HTTP/2 connection the host's requests shared last
+	warmDialing int       // of dialing, the dials of Preconnect and of the refill
+	warming     bool      // the refill for Config.MinIdlePerHost runs
+	refillAfter time.Time // no refill before then: the last one's dial failed
 }
 
 // waiter is a request waiting for a connection of its host.
@@ -80,11 +87,13 @@ type grant struct {
 // while waiting in line. With fresh set it always dials. While a dial that
 // decides the host's protocol (or adds HTTP/2 capacity) runs, other
 // requests wait for it rather than dial too. An HTTP/3 connection is taken
-// before any other; with noAlt set, none is. It fails with
-// errHostPoolDead when hp was retired; the caller then looks the key up
-// again.
-func (hp *hostPool) get(ctx context.Context, fresh, noAlt bool) (try, error) {
+// before any other; with noAlt set, none is. With no connection of its own
+// to take, an https host may share another origin's HTTP/2 connection
+// (coalesce.go), unless own is set. It fails with errHostPoolDead when hp
+// was retired; the caller then looks the key up again.
+func (hp *hostPool) get(ctx context.Context, fresh, noAlt, own bool) (try, error) {
 	c := hp.core
+	borrowTried := own || c.coal == nil
 	for {
 		hp.mu.Lock()
 		if hp.dead {
@@ -109,6 +118,18 @@ func (hp *hostPool) get(ctx context.Context, fresh, noAlt bool) (try, error) {
 					continue
 				}
 				return t, nil
+			}
+			// Coalescing (issue 18): before it dials or waits, share another
+			// origin's connection if one may serve this origin.
+			if !borrowTried {
+				borrowTried = true
+				if memo, ok := hp.mayBorrowLocked(); ok {
+					hp.mu.Unlock()
+					if t, ok := hp.borrow(ctx, memo); ok {
+						return t, nil
+					}
+					continue
+				}
 			}
 		}
 		shares := hp.sharesLocked()
@@ -329,6 +350,9 @@ func (hp *hostPool) dial(ctx context.Context, connect, noAlt bool) (try, error) 
 		}
 	}
 	hp.mu.Unlock()
+	if c.coal != nil {
+		c.coal.register(cn) // other origins may share it (coalesce.go)
+	}
 	c.logDialed(b.id, hp.key, b.proto.String(), time.Since(start))
 	return try{conn: cn, served: 1}, nil
 }
@@ -437,6 +461,7 @@ func (hp *hostPool) release(cn conn, reason closeReason) closeReason {
 			evicted = hp.oldestIdleLocked()
 			hp.dropLocked(evicted, closeReasonMaxIdlePerHost)
 		}
+		hp.refillLocked(0) // Config.MinIdlePerHost (preconnect.go)
 	}
 	hp.mu.Unlock()
 	if evicted != nil {
@@ -510,6 +535,7 @@ func (hp *hostPool) dropLocked(cn conn, reason closeReason) {
 		b.countClose(reason)
 		hp.conns.remove(cn)
 		hp.byProto[b.proto]--
+		hp.refillAfterLocked(reason) // Config.MinIdlePerHost (preconnect.go), before the pool may retire
 		hp.releaseSlotLocked()
 	}
 }

@@ -712,11 +712,11 @@ func TestYieldToReadOnlyWhenOthersInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	hp := tr.c.hostPoolFor(key)
-	first, err := hp.get(context.Background(), false, false)
+	first, err := hp.get(context.Background(), false, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := hp.get(context.Background(), false, false)
+	second, err := hp.get(context.Background(), false, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,12 +27,14 @@ func (c *core) retryable(req *http.Request, t *try, out outcome, attempt int, er
 	if errors.As(err, &be) {
 		return false, err
 	}
+	// A connection taken idle, reused or dialed ahead (preconnect.go), may
+	// have been closed by the server meanwhile.
 	ce := &ConnError{
 		Err:              err,
 		Reused:           t.reused,
 		IdleTime:         t.idleTime,
 		RequestWritten:   out.written,
-		ServerClosedIdle: t.reused && !out.responded && !out.unprocessed && isConnGone(err),
+		ServerClosedIdle: (t.reused || t.wasIdle) && !out.responded && !out.unprocessed && isConnGone(err),
 	}
 	switch {
 	case attempt >= c.maxRetries || out.bodyStarted && !replayable(req):

@@ -86,6 +86,7 @@ type counters struct {
 	requests     atomic.Int64
 	reused       atomic.Int64
 	retries      atomic.Int64
+	coalesced    atomic.Int64
 	dials        atomic.Int64
 	dialErrors   atomic.Int64
 	dialing      atomic.Int64
@@ -118,6 +119,7 @@ type Stats struct {
 	Requests   int64 // requests sent through RoundTrip
 	Reused     int64 // attempts served by a connection that had served before
 	Retries    int64 // requests sent again after a reused connection failed
+	Coalesced  int64 // attempts served by an HTTP/2 connection dialed for another origin (coalescing; counted in Reused too)
 	Dials      int64 // connections dialed, successfully or not
 	DialErrors int64 // dials that failed
 
@@ -138,6 +140,11 @@ type HostStats struct {
 	Waiting int // requests waiting for a connection
 	HTTP2   int // of the open connections, those speaking HTTP/2
 	HTTP3   int // of the open connections, those speaking HTTP/3
+
+	// Coalesced is the pool key of the host whose HTTP/2 connection this
+	// host's requests shared last (coalescing), empty if none. That
+	// connection is counted in its own host's figures, not in these.
+	Coalesced string
 }
 
 // Stats returns a snapshot of the pool's state and counters.
@@ -179,6 +186,7 @@ func (c *core) counts() Stats {
 		Requests:     k.requests.Load(),
 		Reused:       k.reused.Load(),
 		Retries:      k.retries.Load(),
+		Coalesced:    k.coalesced.Load(),
 		Dials:        k.dials.Load(),
 		DialErrors:   k.dialErrors.Load(),
 		Closed:       make(map[string]int64),
@@ -210,5 +218,7 @@ func (hp *hostPool) stats() HostStats {
 		Waiting: len(hp.waiters),
 		HTTP2:   hp.byProto[protoH2],
 		HTTP3:   hp.byProto[protoH3],
+
+		Coalesced: hp.coalescedWithLocked(),
 	}
 }

@@ -49,7 +49,8 @@ type core struct {
 	tlsConfig   *tls.Config
 	proxy       func(*http.Request) (*url.URL, error) // nil: always direct
 	h2opts      *h2Options
-	h3          *h3Client // nil unless Config.HTTP3.Dialer is set
+	h3          *h3Client  // nil unless Config.HTTP3.Dialer is set
+	coal        *coalescer // nil when connections are never shared between origins (coalesce.go)
 
 	protos     sync.Map // connectKey → proto, what hosts spoke, for pools made later
 	protoCount atomic.Int64
@@ -86,6 +87,7 @@ func New(cfg Config) *Transport {
 	c.h2opts = newH2Options(&c.cfg)
 	c.h3 = newH3Client(&c.cfg)
 	c.proxy = proxyFunc(&c.cfg)
+	c.coal = newCoalescer(c)
 	t := &Transport{c: c}
 	runtime.AddCleanup(t, func(c *core) { c.close() }, c)
 	return t
@@ -168,10 +170,11 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 	// Why the last try through the origin's alternative service (HTTP/3)
 	// failed: later tries use the origin's own connections.
 	var altFailed error
+	own := false // a 421 came over another origin's connection (coalesce.go)
 	for attempt := 0; ; attempt++ {
 		fresh := attempt > 0 && attempt == c.maxRetries
 		traceGetConn(trace, key)
-		t, err := c.checkout(ctx, key, fresh, altFailed != nil)
+		t, err := c.checkout(ctx, key, fresh, altFailed != nil, own)
 		if err != nil {
 			closeRequestBody(req)
 			return nil, err
@@ -183,8 +186,11 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 		}
 		traceGotConn(&t)
 		resp, out, err := t.conn.roundTrip(ctx, req, t)
+		if err == nil && t.coalesced {
+			resp, out, err = c.misdirected(req, &t, key, attempt, resp)
+		}
 		if err == nil {
-			if c.h3 != nil {
+			if c.h3 != nil && !t.coalesced { // another origin's connection says nothing of this one's Alt-Svc
 				if altFailed != nil && !t.conn.base().alt && isConnGone(altFailed) {
 					c.h3Broken(key, altFailed) // the alternative failed where the origin works
 				}
@@ -195,6 +201,7 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 		if out.viaAlt {
 			altFailed = err
 		}
+		own = own || out.misdirected
 		retry, err := c.retryable(req, &t, out, attempt, err)
 		if !retry {
 			if !out.bodyStarted {
@@ -224,9 +231,9 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 const maxUnprocessedResends = 10
 
 // checkout finds the host's pool, looking again if it retired meanwhile.
-func (c *core) checkout(ctx context.Context, key connectKey, fresh, noAlt bool) (try, error) {
+func (c *core) checkout(ctx context.Context, key connectKey, fresh, noAlt, own bool) (try, error) {
 	for {
-		t, err := c.hostPoolFor(key).get(ctx, fresh, noAlt)
+		t, err := c.hostPoolFor(key).get(ctx, fresh, noAlt, own)
 		if err != errHostPoolDead {
 			return t, err
 		}
