@@ -16,7 +16,7 @@ import (
 var wantScenarios = []string{
 	"reuse", "per-host", "idle-timeout", "max-idle-per-host", "max-conns-per-host",
 	"connection-close", "no-pool", "stale", "keep-alive-header", "https", "http2", "http2-stream-limit", "http3",
-	"close", "shutdown",
+	"coalesce", "preconnect", "close", "shutdown",
 }
 
 // TestScenariosPass runs every scenario in-process, as "httppool demo" does,

@@ -44,6 +44,7 @@ type statsJSON struct {
 	Requests       int64            `json:"requests"`
 	Reused         int64            `json:"reused"`
 	Retries        int64            `json:"retries"`
+	Coalesced      int64            `json:"coalesced,omitempty"` // attempts on another origin's HTTP/2 connection
 	Dials          int64            `json:"dials"`
 	DialErrors     int64            `json:"dial_errors"`
 	Closed         map[string]int64 `json:"closed"`
@@ -58,6 +59,9 @@ type hostStatsJSON struct {
 	Idle    int `json:"idle"`
 	Dialing int `json:"dialing"`
 	Waiting int `json:"waiting"`
+	// Coalesced is the host whose HTTP/2 connection this host's requests
+	// shared last, if any.
+	Coalesced string `json:"coalesced,omitempty"`
 }
 
 // newStatsJSON converts a Stats snapshot for the JSON details.
@@ -65,13 +69,14 @@ func newStatsJSON(s httppool.Stats) statsJSON {
 	out := statsJSON{
 		Open: s.Open, InUse: s.InUse, Idle: s.Idle, Dialing: s.Dialing, Waiting: s.Waiting,
 		WaitCount: s.WaitCount, WaitDurationMS: ms(s.WaitDuration),
-		Requests: s.Requests, Reused: s.Reused, Retries: s.Retries,
+		Requests: s.Requests, Reused: s.Reused, Retries: s.Retries, Coalesced: s.Coalesced,
 		Dials: s.Dials, DialErrors: s.DialErrors, Closed: s.Closed,
 	}
 	if len(s.Hosts) > 0 {
 		out.Hosts = make(map[string]hostStatsJSON, len(s.Hosts))
 		for k, h := range s.Hosts {
-			out.Hosts[k] = hostStatsJSON{Open: h.Open, InUse: h.InUse, Idle: h.Idle, Dialing: h.Dialing, Waiting: h.Waiting}
+			out.Hosts[k] = hostStatsJSON{Open: h.Open, InUse: h.InUse, Idle: h.Idle, Dialing: h.Dialing, Waiting: h.Waiting,
+				Coalesced: h.Coalesced}
 		}
 	}
 	return out
@@ -81,8 +86,12 @@ func newStatsJSON(s httppool.Stats) statsJSON {
 // dials 1, reused 1, retries 0, waited 0; open 1, idle 1; closed: none".
 func (s *statsJSON) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "requests %d, dials %d, reused %d, retries %d, waited %d; open %d, idle %d; closed: ",
-		s.Requests, s.Dials, s.Reused, s.Retries, s.WaitCount, s.Open, s.Idle)
+	fmt.Fprintf(&b, "requests %d, dials %d, reused %d, retries %d, waited %d; ",
+		s.Requests, s.Dials, s.Reused, s.Retries, s.WaitCount)
+	if s.Coalesced > 0 {
+		fmt.Fprintf(&b, "coalesced %d; ", s.Coalesced)
+	}
+	fmt.Fprintf(&b, "open %d, idle %d; closed: ", s.Open, s.Idle)
 	reasons := make([]string, 0, len(s.Closed))
 	for r := range s.Closed {
 		reasons = append(reasons, r)

@@ -44,6 +44,8 @@ func scenarios() []scenario {
 		http2Scenario(),
 		http2StreamLimitScenario(),
 		http3Scenario(),
+		coalesceScenario(),
+		preconnectScenario(),
 		closeScenario(),
 		shutdownScenario(),
 	}
