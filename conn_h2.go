@@ -207,13 +207,8 @@ func (cc *h2Conn) checkReuse() closeReason {
 func (cc *h2Conn) unusable() closeReason {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	switch {
-	case cc.err != nil:
-		return closeReasonError
-	case cc.goAway != nil:
-		return closeReasonGoAway
-	}
-	return closeReasonNone
+	reason, _ := cc.unusableLocked()
+	return reason
 }
 
 // closeTransport closes the connection; gracefully, it tells the server

@@ -223,3 +223,37 @@ func TestH2GzipAsOnHTTP1(t *testing.T) {
 		rt.wantBody("hello, gzip")
 	})
 }
+
+// A server that lowers its stream limit between the pool's giving out a
+// slot and the stream's opening: the request goes to another connection,
+// as one the server did not process, and the limit is never exceeded.
+func TestH2LoweredLimitBeforeTheStreamOpens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newH2Harness(t, Config{})
+		rt := h.get("http://a.test/1")
+		sc := h.nextConn()
+		sc.greet()
+		first := sc.wantHeaders()
+
+		// The second request has its slot (limit 100) and waits to open;
+		// meanwhile the server allows one stream, which the first holds.
+		lowered := make(chan struct{})
+		testHookH2Open = func() { <-lowered }
+		t.Cleanup(func() { testHookH2Open = nil })
+		rt2 := h.get("http://a.test/2")
+		testHookH2Open = nil
+		sc.writeSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 1})
+		synctest.Wait()
+		close(lowered)
+
+		sc2 := h.nextConn() // the second request, on a connection of its own
+		sc2.greet()
+		sc2.respond(sc2.wantHeaders().StreamID, 200, "two")
+		rt2.wantBody("two")
+		sc.respond(first.StreamID, 200, "one")
+		rt.wantBody("one")
+		if st := h.tr.Stats(); st.Retries != 1 {
+			t.Errorf("Stats %+v; want the second request sent again once", st)
+		}
+	})
+}

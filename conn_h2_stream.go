@@ -209,8 +209,27 @@ func (cc *h2Conn) roundTrip(ctx context.Context, req *http.Request, t try) (*htt
 // take the stream fails it as not processed, its request untouched.
 func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody bool) error {
 	req := s.req
+	if testHookH2Open != nil {
+		testHookH2Open()
+	}
+	// wmu keeps the stream IDs in the order of their HEADERS, and the
+	// server's SETTINGS (which onSettings applies under wmu) as they are.
 	cc.wmu.Lock()
-	// Encoding comes first: a request that cannot be encoded opens no stream.
+	cc.mu.Lock()
+	reason, err := cc.unusableLocked()
+	if err == nil && len(cc.streams) >= int(cc.maxStreams.Load()) {
+		// The server lowered its limit after the pool gave out the slot.
+		err = errH2StreamLimit
+	}
+	cc.mu.Unlock()
+	if err != nil {
+		s.unprocessed = true
+		cc.wmu.Unlock()
+		cc.hp.release(cc, reason)
+		return err
+	}
+	// A request that cannot be encoded opens no stream; the encoder's
+	// table is unchanged by the failure.
 	block, err := cc.encodeRequestHeadersLocked(req, s.trace, gz, outgoingLength(req))
 	if err != nil {
 		cc.wmu.Unlock()
@@ -218,16 +237,7 @@ func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody bool) error {
 		return err
 	}
 	cc.mu.Lock()
-	reason := closeReasonNone
-	switch {
-	case cc.err != nil:
-		err, reason = cc.err, closeReasonError
-	case cc.goAway != nil:
-		err, reason = cc.goAway, closeReasonGoAway
-	case cc.nextID > 1<<31-1:
-		err, reason = errH2StreamsExhausted, closeReasonMaxRequests
-	}
-	if err != nil {
+	if reason, err := cc.unusableLocked(); err != nil { // failed while encoding: nothing was sent
 		s.unprocessed = true
 		cc.mu.Unlock()
 		cc.wmu.Unlock()
@@ -263,6 +273,26 @@ func (cc *h2Conn) openStream(s *h2Stream, gz, hasBody bool) error {
 	}
 	return nil
 }
+
+// unusableLocked says why the connection can open no stream, if it cannot.
+func (cc *h2Conn) unusableLocked() (closeReason, error) {
+	switch {
+	case cc.err != nil:
+		return closeReasonError, cc.err
+	case cc.goAway != nil:
+		return closeReasonGoAway, cc.goAway
+	case cc.nextID > 1<<31-1:
+		return closeReasonMaxRequests, errH2StreamsExhausted
+	}
+	return closeReasonNone, nil
+}
+
+// errH2StreamLimit fails a stream the server's lowered limit shuts out:
+// the request goes elsewhere, as one the server did not process.
+var errH2StreamLimit = errors.New("httppool: HTTP/2 server lowered its stream limit")
+
+// testHookH2Open, when set by a test, runs before a stream is opened.
+var testHookH2Open func()
 
 // errH2StreamsExhausted is the failure of a connection that used up its
 // stream IDs: the request goes to another connection.
