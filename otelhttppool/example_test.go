@@ -55,6 +55,7 @@ func Example() {
 	// Output:
 	// http.client.open_connections{http.connection.state=active} 0
 	// http.client.open_connections{http.connection.state=idle} 1
+	// httppool.coalesced{} 0
 	// httppool.dial_errors{} 0
 	// httppool.dialing_connections{} 0
 	// httppool.dials{} 1

@@ -26,6 +26,7 @@
 //	httppool.requests             {request}     requests sent through RoundTrip
 //	httppool.reuses               {request}     attempts served by a connection that had served before
 //	httppool.retries              {request}     requests sent again after a reused connection failed
+//	httppool.coalesced            {request}     requests served by an HTTP/2 connection made for another origin
 //	httppool.dials                {dial}        connections dialed, successfully or not
 //	httppool.dial_errors          {dial}        dials that failed
 //	httppool.waits                {request}     requests that had to wait for a connection
@@ -124,6 +125,7 @@ type instruments struct {
 	requests metric.Int64ObservableCounter
 	reuses   metric.Int64ObservableCounter
 	retries  metric.Int64ObservableCounter
+	shared   metric.Int64ObservableCounter
 	dials    metric.Int64ObservableCounter
 	dialErrs metric.Int64ObservableCounter
 	waits    metric.Int64ObservableCounter
@@ -159,6 +161,7 @@ func Register(t *httppool.Transport, opts ...Option) (metric.Registration, error
 	ins.requests = counter("httppool.requests", "{request}", "Requests sent.")
 	ins.reuses = counter("httppool.reuses", "{request}", "Requests served by a connection that had served before.")
 	ins.retries = counter("httppool.retries", "{request}", "Requests sent again after a reused connection failed.")
+	ins.shared = counter("httppool.coalesced", "{request}", "Requests served by an HTTP/2 connection made for another origin.")
 	ins.dials = counter("httppool.dials", "{dial}", "Connections dialed, successfully or not.")
 	ins.dialErrs = counter("httppool.dial_errors", "{dial}", "Dials that failed.")
 	ins.waits = counter("httppool.waits", "{request}", "Requests that had to wait for a connection.")
@@ -172,7 +175,7 @@ func Register(t *httppool.Transport, opts ...Option) (metric.Registration, error
 	}
 	obs := &observer{t: t, ins: ins, perHost: o.perHost, base: o.baseAttrs()}
 	return m.RegisterCallback(obs.observe,
-		ins.open, ins.dialing, ins.pending, ins.requests, ins.reuses, ins.retries,
+		ins.open, ins.dialing, ins.pending, ins.requests, ins.reuses, ins.retries, ins.shared,
 		ins.dials, ins.dialErrs, ins.waits, ins.waitTime, ins.closes)
 }
 
@@ -228,6 +231,7 @@ func (ob *observer) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(ob.ins.requests, s.Requests, with())
 	o.ObserveInt64(ob.ins.reuses, s.Reused, with())
 	o.ObserveInt64(ob.ins.retries, s.Retries, with())
+	o.ObserveInt64(ob.ins.shared, s.Coalesced, with())
 	o.ObserveInt64(ob.ins.dials, s.Dials, with())
 	o.ObserveInt64(ob.ins.dialErrs, s.DialErrors, with())
 	o.ObserveInt64(ob.ins.waits, s.WaitCount, with())

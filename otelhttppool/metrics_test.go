@@ -213,6 +213,7 @@ func TestRegisterExportsStats(t *testing.T) {
 		"httppool.requests":            {"counter", "{request}", []string{name + "7"}},
 		"httppool.reuses":              {"counter", "{request}", []string{name + strconv.FormatInt(s.Reused, 10)}},
 		"httppool.retries":             {"counter", "{request}", []string{name + "0"}},
+		"httppool.coalesced":           {"counter", "{request}", []string{name + "0"}},
 		"httppool.dials":               {"counter", "{dial}", []string{name + "3"}},
 		"httppool.dial_errors":         {"counter", "{dial}", []string{name + "1"}},
 		"httppool.waits":               {"counter", "{request}", []string{name + "1"}},

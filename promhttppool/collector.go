@@ -29,6 +29,7 @@ type Collector struct {
 	requests *prometheus.Desc
 	reused   *prometheus.Desc
 	retries  *prometheus.Desc
+	shared   *prometheus.Desc
 	dials    *prometheus.Desc
 	dialErrs *prometheus.Desc
 	closed   *prometheus.Desc
@@ -79,6 +80,7 @@ func NewCollector(t *httppool.Transport, opts ...Option) *Collector {
 		requests: desc("requests_total", "Requests sent."),
 		reused:   desc("reused_total", "Requests served by a connection that had served before."),
 		retries:  desc("retries_total", "Requests sent again after a reused connection failed."),
+		shared:   desc("coalesced_total", "Requests served by an HTTP/2 connection made for another origin."),
 		dials:    desc("dials_total", "Connections dialed, successfully or not."),
 		dialErrs: desc("dial_errors_total", "Dials that failed."),
 		closed:   desc("closed_connections_total", "Connections closed, by reason.", "reason"),
@@ -92,7 +94,7 @@ func NewCollector(t *httppool.Transport, opts ...Option) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.open, c.inUse, c.idle, c.dialing, c.waiting, c.waits, c.waitSecs,
-		c.requests, c.reused, c.retries, c.dials, c.dialErrs, c.closed,
+		c.requests, c.reused, c.retries, c.shared, c.dials, c.dialErrs, c.closed,
 	} {
 		ch <- d
 	}
@@ -122,6 +124,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.requests, float64(s.Requests))
 	counter(c.reused, float64(s.Reused))
 	counter(c.retries, float64(s.Retries))
+	counter(c.shared, float64(s.Coalesced))
 	counter(c.dials, float64(s.Dials))
 	counter(c.dialErrs, float64(s.DialErrors))
 	for reason, n := range s.Closed {
