@@ -377,17 +377,8 @@ func (hp *hostPool) reserveOn(l *lender) (try, bool) {
 		owner.mu.Unlock()
 		return try{}, false
 	}
-	b.active++
-	b.served++
-	t := try{conn: cn, served: b.served, reused: true, coalesced: true}
-	if b.idleCounted {
-		t.wasIdle, t.idleTime = true, now.Sub(b.idleSince)
-		owner.leaveIdleLocked(cn)
-	}
-	if b.active >= cn.capacity() {
-		owner.removeAvailLocked(cn)
-	}
-	t.busy = owner.open-owner.dialing-owner.idle > 1
+	t := owner.reserveLocked(cn, now)
+	t.reused, t.coalesced = true, true
 	owner.mu.Unlock()
 	if reason := cn.checkReuse(); reason != closeReasonNone {
 		owner.release(cn, reason)

@@ -198,20 +198,27 @@ func (hp *hostPool) takeLocked(now time.Time, noAlt bool) (t try, stale conn) {
 			hp.removeAvailLocked(cn)
 			continue
 		}
-		b.active++
-		b.served++
-		t = try{conn: cn, served: b.served, reused: b.served > 1}
-		if b.idleCounted {
-			t.wasIdle, t.idleTime = true, now.Sub(b.idleSince)
-			hp.leaveIdleLocked(cn)
-		}
-		if b.active >= cn.capacity() {
-			hp.removeAvailLocked(cn)
-		}
-		t.busy = hp.open-hp.dialing-hp.idle > 1
-		return t, nil
+		return hp.reserveLocked(cn, now), nil
 	}
 	return try{}, nil
+}
+
+// reserveLocked gives a request a slot on cn, a connection of hp that can
+// take one, and accounts for it: served, idle no more, full.
+func (hp *hostPool) reserveLocked(cn conn, now time.Time) try {
+	b := cn.base()
+	b.active++
+	b.served++
+	t := try{conn: cn, served: b.served, reused: b.served > 1}
+	if b.idleCounted {
+		t.wasIdle, t.idleTime = true, now.Sub(b.idleSince)
+		hp.leaveIdleLocked(cn)
+	}
+	if b.active >= cn.capacity() {
+		hp.removeAvailLocked(cn)
+	}
+	t.busy = hp.open-hp.dialing-hp.idle > 1
+	return t
 }
 
 // pickLocked returns the index in avail of the connection to try next, -1
