@@ -186,9 +186,13 @@ func TestModesCloseAndShutdown(t *testing.T) {
 func TestModesSameFailureSameError(t *testing.T) {
 	runModes(t, func(t *testing.T, m mode) {
 		release := make(chan struct{})
+		arrived := make(chan struct{}, 1)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/slow-head":
+				if r.Method == "POST" {
+					arrived <- struct{}{}
+				}
 				select {
 				case <-release:
 				case <-r.Context().Done():
@@ -257,12 +261,22 @@ func TestModesSameFailureSameError(t *testing.T) {
 			}
 		})
 		t.Run("connection lost before the response", func(t *testing.T) {
+			// A transport of its own: no header timeout to outrun the close
+			// on a busy machine.
+			tr := New(Config{TLSClientConfig: ms.tr.c.cfg.TLSClientConfig, HTTP2: ms.tr.c.cfg.HTTP2})
+			defer tr.Close()
 			done := make(chan error, 1)
 			go func() {
-				_, err := ms.tr.RoundTrip(mustRequest(t, "POST", ms.URL+"/slow-head", strings.NewReader("x")))
+				_, err := tr.RoundTrip(mustRequest(t, "POST", ms.URL+"/slow-head", strings.NewReader("x")))
 				done <- err
 			}()
-			waitUntil(t, "the request in flight", func() bool { return ms.tr.Stats().InUse > 0 })
+			// Until the handler has the request the server may not track
+			// the connection yet, and CloseClientConnections would miss it.
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request never reached the handler")
+			}
 			ms.HTTPTest().CloseClientConnections()
 			err := <-done
 			var ce *ConnError
