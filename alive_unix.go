@@ -13,18 +13,23 @@ import (
 // without consuming anything. It is made once per connection so that a
 // check allocates nothing.
 type livenessProbe struct {
-	raw  syscall.RawConn
-	peek func(fd uintptr) bool
-	n    int
-	err  error
+	state peerStater // instead of the socket, for a connection that is not one
+	raw   syscall.RawConn
+	peek  func(fd uintptr) bool
+	n     int
+	err   error
 }
 
 // newLivenessProbe returns a probe for nc's socket (under TLS, the TCP
-// socket), or nil when nc is not a socket (an in-memory connection, say):
-// nothing then reaches it unseen but what is already in its buffers.
+// socket), or nil when nc is not a socket (an in-memory connection, say)
+// nor a peerStater: nothing then reaches it unseen but what is already in
+// its buffers.
 func newLivenessProbe(nc net.Conn) *livenessProbe {
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
+	}
+	if s, ok := nc.(peerStater); ok {
+		return &livenessProbe{state: s}
 	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
@@ -51,6 +56,9 @@ func (p *livenessProbe) peekFD(fd uintptr) bool {
 func (p *livenessProbe) check() closeReason {
 	if p == nil {
 		return closeReasonNone
+	}
+	if p.state != nil {
+		return checkState(p.state)
 	}
 	if err := p.raw.Read(p.peek); err != nil {
 		return closeReasonServerClosed

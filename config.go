@@ -170,6 +170,21 @@ type Config struct {
 	// most one second.
 	KeepAliveMargin time.Duration
 
+	// DisableIdleTimeoutLearning stops the Transport from learning how long
+	// each server keeps an idle connection. Zero means it learns: many
+	// servers close a connection after a fixed idle time without announcing
+	// it, and a request sent just as they do is lost; one that cannot be
+	// sent again (not idempotent, or whose body has no GetBody) then fails.
+	// From the connections a server was found to have closed, and those it
+	// kept, the pool learns that time per host (HostStats.LearnedIdleTimeout;
+	// Logger reports it) and stops using a connection idle about as long:
+	// the estimate less a few milliseconds and a round trip for every
+	// request, a band below that for requests that cannot be sent again.
+	// Such a request then takes a fresher connection or dials. Against a
+	// server that keeps connections longer than IdleTimeout, learning never
+	// closes one sooner.
+	DisableIdleTimeoutLearning bool
+
 	// Logger receives connection lifecycle events at debug level: dialed,
 	// reused, returned to the pool, and closed with its reason. Nil means no
 	// events, at no cost.

@@ -88,6 +88,7 @@ type connBase struct {
 	closing     bool        // takes no new request; closed when active reaches zero
 	reason      closeReason // why it is closing
 	reuseUntil  time.Time   // an idle connection is not reused from this time on (server's Keep-Alive); zero means no limit
+	learnCheck  uint8       // what the sweeper did of it for the learned idle timeout this idle period (learn.go)
 	prev, next  conn        // hp.conns, every open connection of the host
 	listed      bool
 
@@ -153,6 +154,8 @@ func (b *connBase) unusableLocked(now time.Time) closeReason {
 		return closeReasonIdleTimeout
 	case !b.reuseUntil.IsZero() && !now.Before(b.reuseUntil):
 		return closeReasonKeepAlive
+	case b.learnedExpiredLocked(now):
+		return closeReasonLearnedIdle
 	}
 	return closeReasonNone
 }
@@ -163,7 +166,7 @@ func (b *connBase) expiryLocked() time.Time {
 	if it := b.hp.core.idleTimeout; it > 0 && !b.hp.keepsWarmLocked() { // Config.MinIdlePerHost keeps some
 		t = b.idleSince.Add(it)
 	}
-	for _, d := range [...]time.Time{b.expiresAt, b.reuseUntil} {
+	for _, d := range [...]time.Time{b.expiresAt, b.reuseUntil, b.learnedExpiryLocked()} {
 		if !d.IsZero() && (t.IsZero() || d.Before(t)) {
 			t = d
 		}

@@ -111,6 +111,7 @@ func (pc *h1Conn) base() *connBase              { return &pc.connBase }
 func (pc *h1Conn) capacity() int                { return 1 }
 func (pc *h1Conn) ready() <-chan struct{}       { return nil }
 func (pc *h1Conn) checkReuse() closeReason      { return pc.unreadInput() }
+func (pc *h1Conn) blindToClose() bool           { return pc.probe == nil }
 func (pc *h1Conn) closeTransport(graceful bool) { pc.nc.Close() }
 
 // forward returns the proxy route when requests on pc go to an HTTP proxy

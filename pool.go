@@ -66,6 +66,8 @@ type hostPool struct {
 	warmDialing int       // of dialing, the dials of Preconnect and of the refill
 	warming     bool      // the refill for Config.MinIdlePerHost runs
 	refillAfter time.Time // no refill before then: the last one's dial failed
+
+	learner atomic.Pointer[idleLearner] // the server's idle timeout, once it closed one (learn.go)
 }
 
 // waiter is a request waiting for a connection of its host.
@@ -82,6 +84,14 @@ type grant struct {
 	err    error
 }
 
+// need says what a request needs of a connection (hostPool.get).
+type need struct {
+	fresh      bool // a new connection: the last try (database/sql's retry)
+	noAlt      bool // not one to the alternative service (HTTP/3): that failed this request
+	own        bool // the host's own, not another origin's (a 421 came over one)
+	resendable bool // the request may be sent again once written (learn.go)
+}
+
 // get returns a try on a connection for one request: the newest connection
 // that can take it, a new one dialed within the host's limits, or one freed
 // while waiting in line. With fresh set it always dials. While a dial that
@@ -89,11 +99,14 @@ type grant struct {
 // requests wait for it rather than dial too. An HTTP/3 connection is taken
 // before any other; with noAlt set, none is. With no connection of its own
 // to take, an https host may share another origin's HTTP/2 connection
-// (coalesce.go), unless own is set. It fails with errHostPoolDead when hp
-// was retired; the caller then looks the key up again.
-func (hp *hostPool) get(ctx context.Context, fresh, noAlt, own bool) (try, error) {
+// (coalesce.go), unless own is set. A request that is not resendable avoids
+// connections idle about as long as the server keeps them (learn.go). It
+// fails with errHostPoolDead when hp was retired; the caller then looks the
+// key up again.
+func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
+	fresh, noAlt := n.fresh, n.noAlt
 	c := hp.core
-	borrowTried := own || c.coal == nil
+	borrowTried := n.own || c.coal == nil
 	for {
 		hp.mu.Lock()
 		if hp.dead {
@@ -105,15 +118,16 @@ func (hp *hostPool) get(ctx context.Context, fresh, noAlt, own bool) (try, error
 			return try{}, ErrClosed
 		}
 		if !fresh {
-			t, stale := hp.takeLocked(monoNow(), noAlt)
+			t, stale := hp.takeLocked(monoNow(), noAlt, n.resendable)
 			if stale != nil {
 				hp.mu.Unlock()
-				stale.base().close(stale, stale.base().reason, false)
+				hp.closeUnusable(stale)
 				continue
 			}
 			if t.conn != nil {
 				hp.mu.Unlock()
 				if reason := t.conn.checkReuse(); reason != closeReasonNone {
+					hp.learnCheck(&t, reason)
 					hp.release(t.conn, reason)
 					continue
 				}
@@ -143,15 +157,19 @@ func (hp *hostPool) get(ctx context.Context, fresh, noAlt, own bool) (try, error
 			}
 		}
 		if hp.mustWaitLocked(shares) {
-			if fresh {
-				if old := hp.oldestIdleLocked(); old != nil {
-					// Trade the oldest idle connection's slot for a new one.
-					hp.dropLocked(old, closeReasonRetry)
-					hp.dialing++
-					hp.mu.Unlock()
-					old.base().close(old, closeReasonRetry, false)
-					return hp.dial(ctx, false, noAlt)
+			// Trade the oldest idle connection's slot for a new one: for
+			// the last retry, or when the learned idle timeout left the
+			// idle ones alone (only those are left idle here).
+			if old := hp.oldestIdleLocked(); old != nil && (fresh || hp.learner.Load() != nil) {
+				reason := closeReasonRetry
+				if !fresh {
+					reason = closeReasonLearnedIdle
 				}
+				hp.dropLocked(old, reason)
+				hp.dialing++
+				hp.mu.Unlock()
+				hp.closeUnusable(old)
+				return hp.dial(ctx, false, noAlt)
 			}
 			g, err := hp.wait(ctx)
 			switch {
@@ -183,24 +201,74 @@ func (hp *hostPool) get(ctx context.Context, fresh, noAlt, own bool) (try, error
 // takeLocked reserves a request slot on the newest connection that can take
 // one, HTTP/3 first (none with noAlt). A connection found unusable is
 // retired instead; when it must close now it is returned as stale, for the
-// caller to close outside the lock.
-func (hp *hostPool) takeLocked(now time.Time, noAlt bool) (t try, stale conn) {
-	for i := hp.pickLocked(noAlt); i >= 0; i = hp.pickLocked(noAlt) {
-		cn := hp.avail[i]
-		b := cn.base()
-		if r := b.unusableLocked(now); r != closeReasonNone {
-			if hp.retireLocked(cn, r) {
-				return try{}, cn
+// caller to close outside the lock. An idle connection past the learned idle
+// timeout, or in its uncertain band for a request that cannot be resent, is
+// left alone (learn.go).
+func (hp *hostPool) takeLocked(now time.Time, noAlt, resendable bool) (t try, stale conn) {
+	order := anyConn
+	if hp.byProto[protoH3] > 0 {
+		order = altFirst
+		if noAlt {
+			order = altNever
+		}
+	}
+	learned := hp.learner.Load()
+	for _, alt := range order {
+		// Newest first. A connection taken out of avail shifts only those
+		// after it, so the walk down goes on from where it was.
+		for i := len(hp.avail) - 1; i >= 0; i-- {
+			if take, t, stale := hp.tryTakeLocked(now, hp.avail[i], alt, learned, resendable); take {
+				return t, stale
 			}
-			continue
 		}
-		if b.active >= cn.capacity() { // the server lowered its stream limit
-			hp.removeAvailLocked(cn)
-			continue
-		}
-		return hp.reserveLocked(cn, now), nil
 	}
 	return try{}, nil
+}
+
+// The orders in which takeLocked looks at connections to the alternative
+// service (HTTP/3) and at the others.
+var (
+	anyConn  = []altPick{pickAny}
+	altFirst = []altPick{pickAlt, pickOwn}
+	altNever = []altPick{pickOwn}
+)
+
+// altPick says which connections one walk of takeLocked looks at.
+type altPick uint8
+
+const (
+	pickAny altPick = iota
+	pickAlt         // only those to the alternative service
+	pickOwn         // only those to the origin itself
+)
+
+// tryTakeLocked looks at cn for takeLocked: take reports whether the walk
+// ends with t (a slot reserved on cn) or with stale (cn, to close).
+func (hp *hostPool) tryTakeLocked(now time.Time, cn conn, pick altPick, learned *idleLearner, resendable bool) (take bool, t try, stale conn) {
+	b := cn.base()
+	if pick != pickAny && b.alt != (pick == pickAlt) {
+		return false, try{}, nil
+	}
+	r := b.unusableLocked(now)
+	if r == closeReasonNone && learned != nil && b.idleCounted {
+		switch hp.learnedVerdict(learned, b, now.Sub(b.idleSince), resendable) {
+		case learnSkip:
+			return false, try{}, nil
+		case learnExpired:
+			r = closeReasonLearnedIdle
+		}
+	}
+	if r != closeReasonNone {
+		if hp.retireLocked(cn, r) {
+			return true, try{}, cn
+		}
+		return false, try{}, nil
+	}
+	if b.active >= cn.capacity() { // the server lowered its stream limit
+		hp.removeAvailLocked(cn)
+		return false, try{}, nil
+	}
+	return true, hp.reserveLocked(cn, now), nil
 }
 
 // reserveLocked gives a request a slot on cn, a connection of hp that can
@@ -219,27 +287,6 @@ func (hp *hostPool) reserveLocked(cn conn, now time.Time) try {
 	}
 	t.busy = hp.open-hp.dialing-hp.idle > 1
 	return t
-}
-
-// pickLocked returns the index in avail of the connection to try next, -1
-// if none: the newest, unless the host has connections to its alternative
-// service (HTTP/3): then the newest of those, or, with noAlt, the newest of
-// the others. An unusable connection it returns leaves avail, so the next
-// call moves on.
-func (hp *hostPool) pickLocked(noAlt bool) int {
-	i := len(hp.avail) - 1
-	if hp.byProto[protoH3] == 0 {
-		return i
-	}
-	for j := i; j >= 0; j-- {
-		if hp.avail[j].base().alt != noAlt {
-			return j
-		}
-	}
-	if noAlt {
-		return -1
-	}
-	return i
 }
 
 // sharesLocked reports whether a request should look for, or wait for, a
@@ -360,7 +407,9 @@ func (hp *hostPool) dial(ctx context.Context, connect, noAlt bool) (try, error) 
 	if c.coal != nil {
 		c.coal.register(cn) // other origins may share it (coalesce.go)
 	}
-	c.logDialed(b.id, hp.key, b.proto.String(), time.Since(start))
+	took := time.Since(start)
+	hp.learnDialed(took)
+	c.logDialed(b.id, hp.key, b.proto.String(), took)
 	return try{conn: cn, served: 1}, nil
 }
 
@@ -462,8 +511,10 @@ func (hp *hostPool) release(cn conn, reason closeReason) closeReason {
 	}
 	idle := b.active == 0
 	var lru, evicted conn
+	var expiry time.Time
 	if idle {
 		lru = hp.enterIdleLocked(cn)
+		expiry = b.learnedExpiryLocked()
 		if max := c.cfg.MaxIdlePerHost; max > 0 && hp.idle > max {
 			evicted = hp.oldestIdleLocked()
 			hp.dropLocked(evicted, closeReasonMaxIdlePerHost)
@@ -477,6 +528,7 @@ func (hp *hostPool) release(cn conn, reason closeReason) closeReason {
 	c.evictIdle(lru)
 	if idle {
 		c.startSweeper()
+		c.sweepBy(expiry)
 	}
 	if evicted == cn {
 		return closeReasonMaxIdlePerHost
@@ -607,6 +659,7 @@ func (hp *hostPool) enterIdleLocked(cn conn) (lruVictim conn) {
 	b := cn.base()
 	b.idleCounted = true
 	b.idleSince = monoNow()
+	b.learnCheck = learnUnchecked
 	hp.idle++
 	return hp.core.idleAdded(cn)
 }

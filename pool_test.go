@@ -712,11 +712,11 @@ func TestYieldToReadOnlyWhenOthersInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	hp := tr.c.hostPoolFor(key)
-	first, err := hp.get(context.Background(), false, false, false)
+	first, err := hp.get(context.Background(), need{resendable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := hp.get(context.Background(), false, false, false)
+	second, err := hp.get(context.Background(), need{resendable: true})
 	if err != nil {
 		t.Fatal(err)
 	}

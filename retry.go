@@ -36,6 +36,9 @@ func (c *core) retryable(req *http.Request, t *try, out outcome, attempt int, er
 		RequestWritten:   out.written,
 		ServerClosedIdle: (t.reused || t.wasIdle) && !out.responded && !out.unprocessed && isConnGone(err),
 	}
+	if ce.ServerClosedIdle {
+		t.learnClosed()
+	}
 	switch {
 	case attempt >= c.maxRetries || out.bodyStarted && !replayable(req):
 		return false, ce

@@ -26,6 +26,7 @@ const (
 	CloseGoAway             = "goaway"                 // an HTTP/2 or HTTP/3 connection the server sent GOAWAY on, drained
 	CloseUnsolicited        = "unsolicited_response"   // bytes arrived that answer no request: the stream is out of step
 	CloseBodyUnsent         = "request_body_unsent"    // the server answered before the request body was all sent
+	CloseLearnedIdleTimeout = "learned_idle_timeout"   // idle about as long as the server keeps connections, as learned (Config.DisableIdleTimeoutLearning)
 )
 
 // closeReason says why the pool closed a connection.
@@ -52,6 +53,7 @@ const (
 	closeReasonUnsolicited
 	closeReasonBodyUnsent
 	closeReasonHTTP10
+	closeReasonLearnedIdle
 	numCloseReasons
 )
 
@@ -76,6 +78,7 @@ var closeReasonNames = [numCloseReasons]string{
 	closeReasonUnsolicited:     CloseUnsolicited,
 	closeReasonBodyUnsent:      CloseBodyUnsent,
 	closeReasonHTTP10:          CloseHTTP10,
+	closeReasonLearnedIdle:     CloseLearnedIdleTimeout,
 }
 
 func (r closeReason) String() string { return closeReasonNames[r] }
@@ -145,6 +148,13 @@ type HostStats struct {
 	// host's requests shared last (coalescing), empty if none. That
 	// connection is counted in its own host's figures, not in these.
 	Coalesced string
+
+	// LearnedIdleTimeout is how long the server keeps an idle connection
+	// open, as the pool learned it from the connections the server closed
+	// (see Config.DisableIdleTimeoutLearning), in idle time as the client
+	// measures it. Zero means none is known: the server closed no idle
+	// connection lately, or keeps them longer than Config.IdleTimeout.
+	LearnedIdleTimeout time.Duration
 }
 
 // Stats returns a snapshot of the pool's state and counters.
@@ -162,6 +172,7 @@ func (t *Transport) Stats() Stats {
 
 // HostStats returns a snapshot of the pool of one host, given as a URL's
 // scheme and authority ("https://example.com" or "http://127.0.0.1:8080").
+// A host with no connection open has only its LearnedIdleTimeout, if any.
 // It reports false when the Transport holds nothing for that host.
 func (t *Transport) HostStats(host string) (HostStats, bool) {
 	key, err := t.c.keyForURL(host)
@@ -170,7 +181,7 @@ func (t *Transport) HostStats(host string) (HostStats, bool) {
 	}
 	v, ok := t.c.hosts.Load(key)
 	if !ok {
-		return HostStats{}, false
+		return t.c.learnedHostStats(key)
 	}
 	return v.(*hostPool).stats(), true
 }
@@ -219,6 +230,7 @@ func (hp *hostPool) stats() HostStats {
 		HTTP2:   hp.byProto[protoH2],
 		HTTP3:   hp.byProto[protoH3],
 
-		Coalesced: hp.coalescedWithLocked(),
+		Coalesced:          hp.coalescedWithLocked(),
+		LearnedIdleTimeout: hp.learnedIdleTimeout(),
 	}
 }

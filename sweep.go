@@ -1,6 +1,7 @@
 package httppool
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -96,6 +97,22 @@ func (c *core) startSweeper() {
 	}
 }
 
+// sweepBy makes the sweeper run by t, a connection's expiry, sooner than it
+// planned: a learned idle timeout makes a connection that became idle
+// later expire sooner than those idle before it. A zero t does nothing.
+func (c *core) sweepBy(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	c.startSweeper()
+	if int64(t.Sub(clockBase)) < c.sweepAt.Load() {
+		select {
+		case c.sweepWake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+}
+
 // sweepLoop sweeps until the Transport closes or nothing has been idle for
 // a whole sweep period. That grace period keeps a pool that keeps flipping
 // between one idle connection and none from starting a goroutine each time.
@@ -108,6 +125,9 @@ func (c *core) sweepLoop() {
 	defer timer.Stop()
 	quiet := false // the previous sweep found nothing idle
 	for {
+		// A connection that becomes idle during the sweep wakes the next
+		// wait at once: the sweep may have missed it.
+		c.sweepAt.Store(math.MaxInt64)
 		now := time.Now()
 		next := c.sweep(now)
 		wait := period
@@ -124,9 +144,11 @@ func (c *core) sweepLoop() {
 			}
 			quiet = true
 		}
+		c.sweepAt.Store(int64(now.Add(wait).Sub(clockBase)))
 		timer.Reset(wait)
 		select {
 		case <-timer.C:
+		case <-c.sweepWake:
 		case <-c.closeCh:
 			c.sweeping.Store(false)
 			return
@@ -138,7 +160,7 @@ func (c *core) sweepLoop() {
 // earliest time another one will, zero if none is idle.
 func (c *core) sweep(now time.Time) (next time.Time) {
 	c.eachHost(func(hp *hostPool) {
-		var expired []conn
+		var expired, checks []conn
 		hp.mu.Lock()
 		for i := 0; i < len(hp.avail); {
 			cn := hp.avail[i]
@@ -152,6 +174,9 @@ func (c *core) sweep(now time.Time) (next time.Time) {
 				expired = append(expired, cn)
 				continue
 			}
+			if learnCheckDueLocked(cn, now) {
+				checks = append(checks, cn) // checked in place, below
+			}
 			if t := b.expiryLocked(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}
@@ -159,8 +184,9 @@ func (c *core) sweep(now time.Time) (next time.Time) {
 		}
 		hp.mu.Unlock()
 		for _, cn := range expired {
-			cn.base().close(cn, cn.base().reason, false)
+			hp.closeUnusable(cn)
 		}
+		hp.checkIdle(checks)
 	})
 	return next
 }

@@ -57,6 +57,9 @@ type core struct {
 
 	hosts sync.Map // connectKey → *hostPool
 
+	learned      sync.Map // connectKey → *idleLearner, the servers' idle timeouts (learn.go)
+	learnedCount atomic.Int64
+
 	closed   atomic.Bool
 	closeCh  chan struct{} // closed by close; stops the sweeper
 	closeOne sync.Once
@@ -65,7 +68,9 @@ type core struct {
 
 	lru lruList // every idle connection across hosts, when Config.MaxIdleConns is set
 
-	sweeping atomic.Bool // the sweeper goroutine runs
+	sweeping  atomic.Bool   // the sweeper goroutine runs
+	sweepAt   atomic.Int64  // when it sweeps next, in nanoseconds since clockBase
+	sweepWake chan struct{} // makes it sweep sooner (sweepBy)
 
 	stats counters
 }
@@ -78,6 +83,7 @@ func New(cfg Config) *Transport {
 		maxRetries:  cfg.maxRetries(),
 		dialer:      cfg.DialContext,
 		closeCh:     make(chan struct{}),
+		sweepWake:   make(chan struct{}, 1),
 	}
 	if c.dialer == nil {
 		d := &net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}
@@ -170,11 +176,12 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 	// Why the last try through the origin's alternative service (HTTP/3)
 	// failed: later tries use the origin's own connections.
 	var altFailed error
-	own := false // a 421 came over another origin's connection (coalesce.go)
+	n := need{resendable: mayResend(req, true) && replayable(req)}
 	for attempt := 0; ; attempt++ {
-		fresh := attempt > 0 && attempt == c.maxRetries
+		n.fresh = attempt > 0 && attempt == c.maxRetries
+		n.noAlt = altFailed != nil
 		traceGetConn(trace, key)
-		t, err := c.checkout(ctx, key, fresh, altFailed != nil, own)
+		t, err := c.checkout(ctx, key, n)
 		if err != nil {
 			closeRequestBody(req)
 			return nil, err
@@ -190,6 +197,7 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 			resp, out, err = c.misdirected(req, &t, key, attempt, resp)
 		}
 		if err == nil {
+			t.learnAlive()
 			if c.h3 != nil && !t.coalesced { // another origin's connection says nothing of this one's Alt-Svc
 				if altFailed != nil && !t.conn.base().alt && isConnGone(altFailed) {
 					c.h3Broken(key, altFailed) // the alternative failed where the origin works
@@ -201,7 +209,7 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 		if out.viaAlt {
 			altFailed = err
 		}
-		own = own || out.misdirected
+		n.own = n.own || out.misdirected
 		retry, err := c.retryable(req, &t, out, attempt, err)
 		if !retry {
 			if !out.bodyStarted {
@@ -231,9 +239,9 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 const maxUnprocessedResends = 10
 
 // checkout finds the host's pool, looking again if it retired meanwhile.
-func (c *core) checkout(ctx context.Context, key connectKey, fresh, noAlt, own bool) (try, error) {
+func (c *core) checkout(ctx context.Context, key connectKey, n need) (try, error) {
 	for {
-		t, err := c.hostPoolFor(key).get(ctx, fresh, noAlt, own)
+		t, err := c.hostPoolFor(key).get(ctx, n)
 		if err != errHostPoolDead {
 			return t, err
 		}
@@ -323,6 +331,7 @@ func (c *core) hostPoolFor(key connectKey) *hostPool {
 	route, _ := newProxyRoute(key) // key.proxy came from url.URL.String
 	hp := &hostPool{core: c, key: key, route: route, wantsH2: c.wantsH2(key) && route.route != routeForward}
 	hp.h3ok = c.h3Eligible(key, route.route)
+	c.attachLearner(hp)
 	if hp.wantsH2 || hp.h3ok {
 		if p, ok := c.protos.Load(key); ok {
 			hp.proto = p.(proto)

@@ -15,7 +15,7 @@ import (
 // wantScenarios are the scenario names the demo promises, in order.
 var wantScenarios = []string{
 	"reuse", "per-host", "idle-timeout", "max-idle-per-host", "max-conns-per-host",
-	"connection-close", "no-pool", "stale", "keep-alive-header", "https", "http2", "http2-stream-limit", "http3",
+	"connection-close", "no-pool", "stale", "learned-idle-timeout", "keep-alive-header", "https", "http2", "http2-stream-limit", "http3",
 	"coalesce", "preconnect", "close", "shutdown",
 }
 

@@ -39,6 +39,7 @@ func scenarios() []scenario {
 		connectionCloseScenario(),
 		noPoolScenario(),
 		staleScenario(),
+		learnedIdleTimeoutScenario(),
 		keepAliveHeaderScenario(),
 		httpsScenario(),
 		http2Scenario(),

@@ -23,6 +23,7 @@ func runFlavor(t *testing.T, f flavor) {
 			t.Run("reuse", func(t *testing.T) { s.with(t).reuse(main) })
 			t.Run("request-limit", func(t *testing.T) { s.with(t).requestLimit(limited) })
 			t.Run("keep-alive-timeout", func(t *testing.T) { s.with(t).keepAliveTimeout(main) })
+			t.Run("idle-learning", func(t *testing.T) { s.with(t).idleLearning(main) })
 			if proto == "h2" {
 				t.Run("concurrency", func(t *testing.T) { s.with(t).concurrency(main, false) })
 				t.Run("stream-limit", func(t *testing.T) { s.with(t).concurrency(limited, true) })

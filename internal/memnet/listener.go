@@ -7,15 +7,19 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 )
 
-// Listener is a net.Listener whose connections are in memory (net.Pipe),
-// so that a server and the proxy can run inside a testing/synctest bubble.
-// Its Dial method connects to it.
+// Listener is a net.Listener whose connections are in memory (net.Pipe,
+// or TCP-like ones from NewStreamListener), so that a server and the proxy
+// can run inside a testing/synctest bubble. Its Dial method connects to it.
 type Listener struct {
 	conns chan net.Conn
 	done  chan struct{}
 	once  sync.Once
+
+	stream bool          // TCP-like connections (NewStreamListener) rather than net.Pipe
+	oneWay time.Duration // their one-way delay
 }
 
 // NewListener returns a listener ready to accept.
@@ -36,7 +40,22 @@ func (l *Listener) Accept() (net.Conn, error) {
 // Dial connects to the listener and returns the client's end; it blocks
 // until the server accepts, the context ends or the listener closes.
 func (l *Listener) Dial(ctx context.Context) (net.Conn, error) {
-	client, server := net.Pipe()
+	if l.stream && l.oneWay > 0 {
+		// The handshake: SYN, SYN-ACK.
+		t := time.NewTimer(2 * l.oneWay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	var client, server net.Conn
+	if l.stream {
+		client, server = StreamPair(l.oneWay)
+	} else {
+		client, server = net.Pipe()
+	}
 	select {
 	case l.conns <- server:
 		return client, nil
