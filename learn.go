@@ -23,9 +23,10 @@ import (
 //
 //   - closed at d: the liveness check found a connection idle for d closed
 //     by the server, at checkout or when the sweeper retired it (see
-//     learnedExpiryLocked), or a request sent after idle d failed before
-//     any byte of its response (ConnError.ServerClosedIdle): the server
-//     closed it by d.
+//     learnedExpiryLocked), the connection's own reader saw the close
+//     as it came (an HTTP/2 read loop, QUIC; hostPool.retire), or a
+//     request sent after idle d failed before any byte of its response
+//     (ConnError.ServerClosedIdle): the server closed it by d.
 //   - alive at d: a request sent after idle d was answered, or the sweeper
 //     found a connection idle for d still open: the server keeps it longer.
 //
@@ -59,8 +60,9 @@ import (
 // cannot be resent does not take a connection idle in it, but takes a
 // fresher one or dials; an idempotent one may, since the retry covers it.
 //
-// Connections found open an eighth past the estimate (past a sixteenth,
-// its noise) contradict it; after learnForgetAfter of them with no
+// Connections found open an eighth past the estimate (past its noise: a
+// sixteenth, and at least learnNoise, since timers run late on a busy
+// machine) contradict it; after learnForgetAfter of them with no
 // confirming close between them the estimate is dropped, to be learned
 // again from the server's next close: a server whose timeout rose by more
 // than an eighth, or an early close of a server that restarted, is so
@@ -103,6 +105,11 @@ const (
 	// the estimate.
 	learnForgetBlind = 64
 
+	// learnNoise is the least a close time may stray by without telling
+	// anything: a server's timer and both sides' scheduling on a busy
+	// machine run late by milliseconds, whatever the timeout.
+	learnNoise = 4 * learnSlack
+
 	// maxLearnedHosts bounds the hosts whose idle timeout is remembered.
 	maxLearnedHosts = 10000
 )
@@ -132,6 +139,10 @@ func micros(d time.Duration) uint32 {
 
 func fromMicros(us uint32) time.Duration { return time.Duration(us) * time.Microsecond }
 
+// noise is how far past the estimate est (in µs) a connection found open
+// stays within its noise: a sixteenth, and at least learnNoise.
+func noise(est uint32) uint32 { return max(est/16, micros(learnNoise)) }
+
 // marginLocked is what is kept below the estimate: learnSlack and a round trip.
 func (l *idleLearner) marginLocked() time.Duration {
 	return learnSlack + fromMicros(l.rtt)
@@ -146,7 +157,7 @@ func (l *idleLearner) closedLocked(d time.Duration) {
 		l.est.Store(us)
 		est = us
 		l.contra, l.blind = 0, 0
-	case us-est <= est/4:
+	case us-est <= max(est/4, micros(2*learnNoise)):
 		l.contra, l.blind = 0, 0 // confirmed
 	}
 	e, m := fromMicros(est), l.marginLocked()
@@ -173,7 +184,7 @@ func (l *idleLearner) aliveLocked(d time.Duration) {
 	}
 	// Open a little past the estimate is within its noise: a close learned
 	// from a failed request comes up to a round trip early.
-	if est := l.est.Load(); est == 0 || micros(d) <= est+est/16 {
+	if est := l.est.Load(); est == 0 || micros(d) <= est+noise(est) {
 		return
 	}
 	if l.contra++; l.contra >= learnForgetAfter {
@@ -254,7 +265,8 @@ const (
 // something (see learnedCheckAtLocked and learnedCloseAtLocked): it checks
 // it in place at the probe level, where found open it may raise the safe
 // level, still serving requests after, and found closed it lowers the safe
-// level and the estimate; and it closes it an eighth past the estimate,
+// level and the estimate; and it closes it an eighth past the estimate (at
+// least twice learnNoise),
 // checking it first, where found closed it confirms the estimate and found
 // open it contradicts it.
 
@@ -279,7 +291,7 @@ func (b *connBase) learnedCloseAtLocked() time.Time {
 		return time.Time{}
 	}
 	if e := fromMicros(l.est.Load()); e > 0 {
-		return b.idleSince.Add(e + e/8)
+		return b.idleSince.Add(e + max(e/8, 2*learnNoise))
 	}
 	return time.Time{} // dropped since cutAll was read
 }
@@ -414,7 +426,7 @@ func (hp *hostPool) learnAlive(d time.Duration) {
 		return
 	}
 	if probe := l.probeAt.Load(); probe == 0 || int64(d) < probe {
-		if est := l.est.Load(); est == 0 || micros(d) <= est+est/16 {
+		if est := l.est.Load(); est == 0 || micros(d) <= est+noise(est) {
 			return
 		}
 	}

@@ -555,9 +555,20 @@ func (hp *hostPool) closingReason(cn conn) closeReason {
 // request ends (at once if it serves none). The engines call it when the
 // server shuts a connection down or breaks it.
 func (hp *hostPool) retire(cn conn, reason closeReason) {
+	b := cn.base()
 	hp.mu.Lock()
+	// A close the connection saw as the server made it (an HTTP/2 read
+	// loop, QUIC) while idle is evidence of the server's idle timeout.
+	closedIdle := reason == closeReasonServerClosed && b.idleCounted && !b.closing
+	var idle time.Duration
+	if closedIdle {
+		idle = monoNow().Sub(b.idleSince)
+	}
 	closeNow := hp.retireLocked(cn, reason)
 	hp.mu.Unlock()
+	if closedIdle {
+		hp.learnClosed(idle) // learn.go
+	}
 	if closeNow {
 		cn.base().close(cn, cn.base().reason, false)
 	}
