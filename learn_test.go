@@ -117,6 +117,21 @@ func (s *sender) post(replayable bool) {
 
 func (s *sender) get() { s.send(mustRequest(s.t, "GET", s.url, nil)) }
 
+// pairs sends n pairs of POSTs, replayable and one-shot in turn, the second
+// of each pair gap() after the first.
+func (s *sender) pairs(n int, gap func() time.Duration) {
+	for i := range n {
+		s.post(i%2 == 0)
+		time.Sleep(gap())
+		s.post(i%2 == 0)
+	}
+}
+
+// around returns gaps of d give or take max, in whole milliseconds.
+func around(r *rand.Rand, d, max time.Duration) func() time.Duration {
+	return func() time.Duration { return d + jitter(r, max) }
+}
+
 func (s *sender) send(req *http.Request) {
 	learned := serverCloses(s.tr.Stats())-s.phase >= learnedAfter
 	if learned {
@@ -177,11 +192,7 @@ func TestLearnedIdleTimeoutPOSTs(t *testing.T) {
 				defer tr.Close()
 				s := &sender{t: t, tr: tr, url: "http://learn.test/"}
 				r := rand.New(rand.NewPCG(1, 2))
-				for i := range pairs {
-					s.post(i%2 == 0)
-					time.Sleep(serverIdle + jitter(r, 3*time.Millisecond))
-					s.post(i%2 == 0)
-				}
+				s.pairs(pairs, around(r, serverIdle, 3*time.Millisecond))
 				hs, _ := tr.HostStats("http://learn.test")
 				st := tr.Stats()
 				t.Logf("errors %d, after %d closes %d of %d; learned %v; dials %d; closed %v",
@@ -222,28 +233,18 @@ func TestLearnedIdleTimeoutFollowsServer(t *testing.T) {
 		defer tr.Close()
 		s := &sender{t: t, tr: tr, url: "http://learn.test/"}
 		r := rand.New(rand.NewPCG(3, 4))
-		pairs := func(n int, gap func() time.Duration) {
-			for i := range n {
-				s.post(i%2 == 0)
-				time.Sleep(gap())
-				s.post(i%2 == 0)
-			}
-		}
 		learned := func() time.Duration {
 			hs, _ := tr.HostStats("http://learn.test")
 			return hs.LearnedIdleTimeout
 		}
-		around := func(d time.Duration) func() time.Duration {
-			return func() time.Duration { return d + jitter(r, 3*time.Millisecond) }
-		}
 
-		pairs(40, around(200*time.Millisecond))
+		s.pairs(40, around(r, 200*time.Millisecond, 3*time.Millisecond))
 		s.checkNoLateErrors("timeout 200ms")
 		t.Logf("timeout 200ms: learned %v", learned())
 
 		serverIdle.Store(int64(100 * time.Millisecond))
 		s.newPhase()
-		pairs(60, around(100*time.Millisecond))
+		s.pairs(60, around(r, 100*time.Millisecond, 3*time.Millisecond))
 		s.checkNoLateErrors("timeout lowered to 100ms")
 		if lt := learned(); lt < 98*time.Millisecond || lt > 103*time.Millisecond {
 			t.Errorf("timeout lowered to 100ms: learned %v", lt)
@@ -253,14 +254,14 @@ func TestLearnedIdleTimeoutFollowsServer(t *testing.T) {
 		// the estimate of 100ms is contradicted and the safe level was
 		// raised, probe by probe.
 		serverIdle.Store(int64(400 * time.Millisecond))
-		pairs(40, func() time.Duration { return 300 * time.Millisecond })
+		s.pairs(40, func() time.Duration { return 300 * time.Millisecond })
 		dials := tr.Stats().Dials
-		pairs(10, func() time.Duration { return 300 * time.Millisecond })
+		s.pairs(10, func() time.Duration { return 300 * time.Millisecond })
 		if d := tr.Stats().Dials - dials; d != 0 {
 			t.Errorf("timeout raised to 400ms: 10 more pairs 300ms apart dialed %d times; want 0 (learned %v)", d, learned())
 		}
 		s.newPhase()
-		pairs(60, around(400*time.Millisecond))
+		s.pairs(60, around(r, 400*time.Millisecond, 3*time.Millisecond))
 		s.checkNoLateErrors("timeout raised to 400ms")
 		// Learned from the sweeper's checks, from above: within an eighth.
 		if lt := learned(); lt < 398*time.Millisecond || lt > 450*time.Millisecond {
@@ -286,11 +287,7 @@ func TestLearnedIdleTimeoutJitter(t *testing.T) {
 				defer tr.Close()
 				s := &sender{t: t, tr: tr, url: "http://learn.test/"}
 				r := rand.New(rand.NewPCG(seed, 0))
-				for i := range 200 {
-					s.post(i%2 == 0)
-					time.Sleep(serverIdle + jitter(r, 2*spread))
-					s.post(i%2 == 0)
-				}
+				s.pairs(200, around(r, serverIdle, 2*spread))
 				hs, _ := tr.HostStats("http://learn.test")
 				t.Logf("errors %d, after %d closes %d of %d; learned %v; dials %d",
 					s.errs, learnedAfter, s.late, s.sent, hs.LearnedIdleTimeout, tr.Stats().Dials)
@@ -408,20 +405,13 @@ func TestLearnedIdleTimeoutBlind(t *testing.T) {
 		defer tr.Close()
 		s := &sender{t: t, tr: tr, url: "http://learn.test/"}
 		r := rand.New(rand.NewPCG(11, 12))
-		pairs := func(n int, gap func() time.Duration) {
-			for i := range n {
-				s.post(i%2 == 0)
-				time.Sleep(gap())
-				s.post(i%2 == 0)
-			}
-		}
-		pairs(50, func() time.Duration { return 200*time.Millisecond + jitter(r, 3*time.Millisecond) })
+		s.pairs(50, around(r, 200*time.Millisecond, 3*time.Millisecond))
 		s.checkNoLateErrors("POSTs at the server's idle timeout, without a liveness check")
 
 		serverIdle.Store(int64(400 * time.Millisecond))
-		pairs(learnForgetBlind+5, func() time.Duration { return 300 * time.Millisecond })
+		s.pairs(learnForgetBlind+5, func() time.Duration { return 300 * time.Millisecond })
 		dials := tr.Stats().Dials
-		pairs(10, func() time.Duration { return 300 * time.Millisecond })
+		s.pairs(10, func() time.Duration { return 300 * time.Millisecond })
 		if d := tr.Stats().Dials - dials; d != 0 {
 			t.Errorf("timeout raised to 400ms: 10 pairs 300ms apart dialed %d times; want 0", d)
 		}
@@ -604,11 +594,7 @@ func TestLearnedIdleTimeoutH2(t *testing.T) {
 		defer tr.Close()
 		s := &sender{t: t, tr: tr, url: "http://learn.test/"}
 		r := rand.New(rand.NewPCG(9, 10))
-		for i := range 200 {
-			s.post(i%2 == 0)
-			time.Sleep(serverIdle + jitter(r, 3*time.Millisecond))
-			s.post(i%2 == 0)
-		}
+		s.pairs(200, around(r, serverIdle, 3*time.Millisecond))
 		st := tr.Stats()
 		hs, _ := tr.HostStats("http://learn.test")
 		t.Logf("errors %d, after %d closes %d of %d; learned %v; dials %d; server closes %d; closed %v",
@@ -751,11 +737,7 @@ func TestLearnedIdleTimeoutH2Loopback(t *testing.T) {
 	tr := newTransport(t, Config{TLSClientConfig: hts.Client().Transport.(*http.Transport).TLSClientConfig})
 	s := &sender{t: t, tr: tr, url: hts.URL}
 	r := rand.New(rand.NewPCG(13, 14))
-	for i := range pairs {
-		s.post(i%2 == 0)
-		time.Sleep(serverIdle + jitter(r, 3*time.Millisecond))
-		s.post(i%2 == 0)
-	}
+	s.pairs(pairs, around(r, serverIdle, 3*time.Millisecond))
 	st := tr.Stats()
 	hs, _ := tr.HostStats(hts.URL)
 	t.Logf("errors %d, after %d closes %d of %d; learned %v; dials %d; server drops %d; closed %v",
