@@ -19,38 +19,7 @@ func TestPlainGETAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocations")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- benchserver.Serve(ln, benchserver.Options{}) }()
-	tr := New(Config{})
-	defer func() {
-		tr.Close()
-		ln.Close()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 512)
-	get := func() {
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for err == nil {
-			_, err = resp.Body.Read(buf)
-		}
-		resp.Body.Close()
-		if err != io.EOF {
-			t.Fatal(err)
-		}
-	}
+	get := getLoop(t, func(ln net.Listener) error { return benchserver.Serve(ln, benchserver.Options{}) }, Config{})
 	get() // dial, and fill the buffer pool
 
 	// maxBytes leaves room for the buffer pool to refill once (8 KiB over n).
@@ -79,26 +48,40 @@ func TestH2GETAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocations")
 	}
+	get := getLoop(t, benchserver.ServeH2C, Config{HTTP2: HTTP2Config{H2C: true}})
+	get()
+	get() // the caches hold this request and its response
+	const maxAllocs = 5
+	if allocs := testing.AllocsPerRun(200, get); allocs > maxAllocs {
+		t.Errorf("a GET over HTTP/2 allocates %v times, want at most %d", allocs, maxAllocs)
+	}
+}
+
+// getLoop starts serve on a loopback listener and returns a function that
+// sends one GET to it through a Transport made from cfg and reads the
+// body to its end, reusing the request and the read buffer; the server
+// and the Transport stop when the test ends.
+func getLoop(t *testing.T, serve func(net.Listener) error, cfg Config) func() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- benchserver.ServeH2C(ln) }()
-	tr := New(Config{HTTP2: HTTP2Config{H2C: true}})
-	defer func() {
+	go func() { served <- serve(ln) }()
+	tr := New(cfg)
+	t.Cleanup(func() {
 		tr.Close()
 		ln.Close()
 		if err := <-served; err != nil {
 			t.Error(err)
 		}
-	}()
+	})
 	req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 512)
-	get := func() {
+	return func() {
 		resp, err := tr.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
@@ -110,11 +93,5 @@ func TestH2GETAllocations(t *testing.T) {
 		if err != io.EOF {
 			t.Fatal(err)
 		}
-	}
-	get()
-	get() // the caches hold this request and its response
-	const maxAllocs = 5
-	if allocs := testing.AllocsPerRun(200, get); allocs > maxAllocs {
-		t.Errorf("a GET over HTTP/2 allocates %v times, want at most %d", allocs, maxAllocs)
 	}
 }
