@@ -837,3 +837,28 @@ func TestH3SessionsApartFromTCP(t *testing.T) {
 		t.Error("QUIC got the TCP session")
 	}
 }
+
+// QUIC announces its idle timeout and keeps to it itself: an HTTP/3
+// connection that ends while idle teaches the pool nothing of the
+// origin's idle timeout, which would otherwise cut its TCP connections.
+func TestH3IdleCloseTeachesNoIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{}, nil)
+		defer r.close()
+		r.upgraded(t)
+		if p := r.get(t); p != 3 {
+			t.Fatalf("request over HTTP/%d, want HTTP/3", p)
+		}
+		time.Sleep(200 * time.Millisecond)
+		var hc *fakeH3Conn
+		r.h3.set(func(f *fakeH3) { hc = f.conns[len(f.conns)-1] })
+		hc.closeByServer(&HTTP3Error{Kind: HTTP3ConnLost, Err: errors.New("fake: idle timeout")})
+		synctest.Wait()
+		if st := r.tr.Stats(); st.HTTP3 != 0 || st.Closed[CloseServerClosed] != 1 {
+			t.Fatalf("stats %+v, want the HTTP/3 connection closed by the server", st)
+		}
+		if hs, _ := r.tr.HostStats(testH3Origin); hs.LearnedIdleTimeout != 0 {
+			t.Errorf("learned an idle timeout of %v from a QUIC connection's end", hs.LearnedIdleTimeout)
+		}
+	})
+}

@@ -274,7 +274,7 @@ const (
 // b in place, zero if it does not.
 func (b *connBase) learnedCheckAtLocked() time.Time {
 	l := b.hp.learner.Load()
-	if l == nil || b.learnCheck != learnUnchecked {
+	if l == nil || !b.learns() || b.learnCheck != learnUnchecked {
 		return time.Time{}
 	}
 	if probe := time.Duration(l.probeAt.Load()); probe > 0 {
@@ -287,7 +287,7 @@ func (b *connBase) learnedCheckAtLocked() time.Time {
 // b for the learned idle timeout, zero if never.
 func (b *connBase) learnedCloseAtLocked() time.Time {
 	l := b.hp.learner.Load()
-	if l == nil || l.cutAll.Load() == 0 {
+	if l == nil || !b.learns() || l.cutAll.Load() == 0 {
 		return time.Time{}
 	}
 	if e := fromMicros(l.est.Load()); e > 0 {
@@ -349,9 +349,9 @@ func (hp *hostPool) checkIdle(cns []conn) {
 		switch {
 		case !kept:
 		case r == closeReasonNone:
-			hp.learnAlive(idle)
+			hp.learnAlive(b, idle)
 		case r == closeReasonServerClosed:
-			hp.learnClosed(idle)
+			hp.learnClosed(b, idle)
 		}
 		if closeNow {
 			b.close(cn, b.reason, false)
@@ -401,11 +401,11 @@ func (hp *hostPool) learnedIdleTimeout() time.Duration {
 	return 0
 }
 
-// learnClosed records that the server had closed a connection of hp that
-// was idle for d.
-func (hp *hostPool) learnClosed(d time.Duration) {
+// learnClosed records that the server had closed b, a connection of hp
+// that was idle for d.
+func (hp *hostPool) learnClosed(b *connBase, d time.Duration) {
 	c := hp.core
-	if c.cfg.DisableIdleTimeoutLearning || d < learnMinIdle {
+	if c.cfg.DisableIdleTimeoutLearning || d < learnMinIdle || !b.learns() {
 		return
 	}
 	l := hp.learner.Load()
@@ -418,11 +418,11 @@ func (hp *hostPool) learnClosed(d time.Duration) {
 	hp.publish(l) // unlocks
 }
 
-// learnAlive records that a connection of hp idle for d was alive. Most
-// answers come below the probe level and cost two atomic loads.
-func (hp *hostPool) learnAlive(d time.Duration) {
+// learnAlive records that b, a connection of hp idle for d, was alive.
+// Most answers come below the probe level and cost two atomic loads.
+func (hp *hostPool) learnAlive(b *connBase, d time.Duration) {
 	l := hp.learner.Load()
-	if l == nil {
+	if l == nil || !b.learns() {
 		return
 	}
 	if probe := l.probeAt.Load(); probe == 0 || int64(d) < probe {
@@ -484,7 +484,7 @@ func (hp *hostPool) publish(l *idleLearner) {
 // the pool: found closed by the server after it was idle.
 func (hp *hostPool) learnCheck(t *try, reason closeReason) {
 	if reason == closeReasonServerClosed && t.wasIdle {
-		hp.learnClosed(t.idleTime)
+		hp.learnClosed(t.conn.base(), t.idleTime)
 	}
 }
 
@@ -492,14 +492,16 @@ func (hp *hostPool) learnCheck(t *try, reason closeReason) {
 // failed in a way that says the server had closed it.
 func (t *try) learnClosed() {
 	if t.wasIdle {
-		t.conn.base().hp.learnClosed(t.idleTime)
+		b := t.conn.base()
+		b.hp.learnClosed(b, t.idleTime)
 	}
 }
 
 // learnAlive records that the try's connection answered after being idle.
 func (t *try) learnAlive() {
 	if t.wasIdle {
-		t.conn.base().hp.learnAlive(t.idleTime)
+		b := t.conn.base()
+		b.hp.learnAlive(b, t.idleTime)
 	}
 }
 
@@ -516,13 +518,19 @@ func (hp *hostPool) closeUnusable(cn conn) {
 		case isCloseBlind(cn):
 			hp.learnBlind()
 		case cn.checkReuse() == closeReasonServerClosed:
-			hp.learnClosed(idle)
+			hp.learnClosed(b, idle)
 		default:
-			hp.learnAlive(idle)
+			hp.learnAlive(b, idle)
 		}
 	}
 	b.close(cn, b.reason, false)
 }
+
+// learns reports whether b teaches and follows the learned idle timeout.
+// A connection to the alternative service (HTTP/3) does neither: QUIC
+// announces its idle timeout (max_idle_timeout) and keeps to it itself,
+// and its closes say nothing of the origin's TCP connections.
+func (b *connBase) learns() bool { return !b.alt }
 
 // closeBlind is implemented by connections whose checkReuse cannot see
 // that the server closed them (HTTP/1.1 without a socket to peek at, as on

@@ -250,7 +250,7 @@ func (hp *hostPool) tryTakeLocked(now time.Time, cn conn, pick altPick, learned 
 		return false, try{}, nil
 	}
 	r := b.unusableLocked(now)
-	if r == closeReasonNone && learned != nil && b.idleCounted {
+	if r == closeReasonNone && learned != nil && b.idleCounted && b.learns() {
 		switch hp.learnedVerdict(learned, b, now.Sub(b.idleSince), resendable) {
 		case learnSkip:
 			return false, try{}, nil
@@ -567,7 +567,7 @@ func (hp *hostPool) retire(cn conn, reason closeReason) {
 	closeNow := hp.retireLocked(cn, reason)
 	hp.mu.Unlock()
 	if closedIdle {
-		hp.learnClosed(idle) // learn.go
+		hp.learnClosed(b, idle) // learn.go
 	}
 	if closeNow {
 		cn.base().close(cn, cn.base().reason, false)
