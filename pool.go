@@ -159,13 +159,14 @@ func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
 		if hp.mustWaitLocked(shares) {
 			// Trade the oldest idle connection's slot for a new one: for
 			// the last retry, or when the learned idle timeout left the
-			// idle ones alone (only those are left idle here).
-			if old := hp.oldestIdleLocked(); old != nil && (fresh || hp.learner.Load() != nil) {
+			// idle ones alone (only those are left idle here). The slot
+			// stays counted in open, now for the dial.
+			if old := hp.oldestIdleLocked(); old != nil && (fresh || hp.learner.Load() != nil && old.base().learns()) {
 				reason := closeReasonRetry
 				if !fresh {
 					reason = closeReasonLearnedIdle
 				}
-				hp.dropLocked(old, reason)
+				hp.unlistLocked(old, reason)
 				hp.dialing++
 				hp.mu.Unlock()
 				hp.closeUnusable(old)
@@ -593,6 +594,15 @@ func (hp *hostPool) retireLocked(cn conn, reason closeReason) bool {
 // counts it closed for reason and frees its slot; the caller then closes
 // its transport.
 func (hp *hostPool) dropLocked(cn conn, reason closeReason) {
+	if hp.unlistLocked(cn, reason) {
+		hp.refillAfterLocked(reason) // Config.MinIdlePerHost (preconnect.go), before the pool may retire
+		hp.releaseSlotLocked()
+	}
+}
+
+// unlistLocked is dropLocked but for the slot, which cn's caller keeps for
+// a new connection; it reports whether cn held one (was listed).
+func (hp *hostPool) unlistLocked(cn conn, reason closeReason) bool {
 	b := cn.base()
 	if !b.closing {
 		b.closing, b.reason = true, reason
@@ -601,13 +611,13 @@ func (hp *hostPool) dropLocked(cn conn, reason closeReason) {
 		hp.leaveIdleLocked(cn)
 	}
 	hp.removeAvailLocked(cn)
-	if b.listed {
-		b.countClose(reason)
-		hp.conns.remove(cn)
-		hp.byProto[b.proto]--
-		hp.refillAfterLocked(reason) // Config.MinIdlePerHost (preconnect.go), before the pool may retire
-		hp.releaseSlotLocked()
+	if !b.listed {
+		return false
 	}
+	b.countClose(reason)
+	hp.conns.remove(cn)
+	hp.byProto[b.proto]--
+	return true
 }
 
 // oldestIdleLocked returns the host's connection idle the longest, or nil.

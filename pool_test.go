@@ -729,3 +729,44 @@ func TestYieldToReadOnlyWhenOthersInFlight(t *testing.T) {
 	hp.release(first.conn, closeReasonNone)
 	hp.release(second.conn, closeReasonNone)
 }
+
+// The last retry trades the oldest idle connection's slot for a new
+// connection when the host is at MaxConnsPerHost: the slot passes to the
+// dial, so the host never counts more or fewer connections than it has.
+func TestFreshTradeKeepsTheSlot(t *testing.T) {
+	srv := testserver.New(t, nil, nil)
+	tr := newTransport(t, Config{MaxConnsPerHost: 2})
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	key, err := tr.c.keyFor(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := tr.c.hostPoolFor(key)
+	ctx := context.Background()
+	inUse, err := hp.get(ctx, need{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, err := hp.get(ctx, need{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp.release(idle.conn, closeReasonNone)
+	fresh, err := hp.get(ctx, need{fresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.conn == idle.conn || fresh.conn == inUse.conn {
+		t.Fatal("the last retry got a pooled connection, not a new one")
+	}
+	hs, _ := tr.HostStats(srv.URL)
+	if hs.Open != 2 || hs.InUse != 2 || hs.Idle != 0 {
+		t.Errorf("after the trade: %+v; want 2 open, both in use", hs)
+	}
+	hp.release(inUse.conn, closeReasonNone)
+	hp.release(fresh.conn, closeReasonNone)
+	st := tr.Stats()
+	if hs, _ := tr.HostStats(srv.URL); hs.Open != 2 || hs.Idle != 2 || st.Dials != 3 || st.Closed[CloseRetryReplaced] != 1 {
+		t.Errorf("after the releases: %+v, %d dials, closed %v; want 2 open and idle, 3 dials, 1 replaced", hs, st.Dials, st.Closed)
+	}
+}
