@@ -862,3 +862,31 @@ func TestH3IdleCloseTeachesNoIdleTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A QUIC connection that served and then ended (the server restarted or
+// closed it) says nothing against HTTP/3: the request is resent over TCP as
+// a stale TCP connection's would be, and HTTP/3 is not marked broken.
+func TestH3ReusedConnectionLostIsNotBroken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{}, nil)
+		defer r.close()
+		r.upgraded(t)
+		if p := r.get(t); p != 3 {
+			t.Fatalf("request over HTTP/%d, want HTTP/3", p)
+		}
+		closed := &HTTP3Error{Kind: HTTP3ConnClosed, Remote: true, Err: errors.New("fake: H3_NO_ERROR")}
+		r.h3.set(func(f *fakeH3) {
+			f.fail = func(*http.Request) error { f.conns[0].closeByServer(closed); return closed }
+		})
+		resp, err := r.do(t, "GET", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ProtoMajor != 2 {
+			t.Errorf("resent over HTTP/%d, want TCP", resp.ProtoMajor)
+		}
+		if s := r.status(t); s.Failures != 0 || !s.BrokenUntil.IsZero() {
+			t.Errorf("status %+v; want HTTP/3 not broken by a served connection's end", s)
+		}
+	})
+}

@@ -176,6 +176,7 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 	// Why the last try through the origin's alternative service (HTTP/3)
 	// failed: later tries use the origin's own connections.
 	var altFailed error
+	altFresh := false // that try was the alternative's first on its connection
 	n := need{resendable: mayResend(req, true) && replayable(req)}
 	for attempt := 0; ; attempt++ {
 		n.fresh = attempt > 0 && attempt == c.maxRetries
@@ -199,15 +200,18 @@ func (c *core) send(req *http.Request, key connectKey) (*http.Response, error) {
 		if err == nil {
 			t.learnAlive()
 			if c.h3 != nil && !t.coalesced { // another origin's connection says nothing of this one's Alt-Svc
-				if altFailed != nil && !t.conn.base().alt && isConnGone(altFailed) {
-					c.h3Broken(key, altFailed) // the alternative failed where the origin works
+				if altFresh && !t.conn.base().alt && isConnGone(altFailed) {
+					// The alternative failed where the origin works. A
+					// connection that served before and then ended (the
+					// server restarted, closed it idle) says QUIC works.
+					c.h3Broken(key, altFailed)
 				}
 				c.noteAltSvc(t.conn, resp)
 			}
 			return resp, nil
 		}
 		if out.viaAlt {
-			altFailed = err
+			altFailed, altFresh = err, !t.reused
 		}
 		n.own = n.own || out.misdirected
 		retry, err := c.retryable(req, &t, out, attempt, err)
