@@ -181,7 +181,7 @@ func (b *connBase) close(c conn, reason closeReason, graceful bool) {
 	b.countClose(reason)
 	if !b.closed.Swap(true) {
 		c.closeTransport(graceful)
-		if co := b.hp.core.coal; co != nil {
+		if co := b.hp.core.coal; co != nil && b.proto == protoH2 {
 			co.forget(b) // other origins stop sharing it (coalesce.go)
 		}
 	}

@@ -257,3 +257,32 @@ func TestH2LoweredLimitBeforeTheStreamOpens(t *testing.T) {
 		}
 	})
 }
+
+// A connection receiving a download is alive: the health check's PING is
+// for connections the server has gone quiet on, whichever way the frames
+// are read.
+func TestH2NoHealthCheckWhileDataArrives(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newH2Harness(t, Config{HTTP2: HTTP2Config{SendPingTimeout: 100 * time.Millisecond}})
+		rt := h.get("http://a.test/")
+		sc := h.nextConn()
+		sc.greet()
+		id := sc.wantHeaders().StreamID
+		sc.writeHeaders(id, false, ":status", "200")
+		rt.response()
+		rt.readBodyAsync()
+		for range 40 {
+			time.Sleep(25 * time.Millisecond)
+			sc.writeData(id, false, []byte("chunk"))
+			synctest.Wait()
+			sc.wantIdle()
+		}
+		sc.writeData(id, true, nil)
+		if _, err := rt.readBody(); err != nil {
+			t.Fatal(err)
+		}
+		if sc.pingsAnswered != 0 {
+			t.Errorf("%d PINGs during a download with a frame every 25ms; want none before 100ms of quiet", sc.pingsAnswered)
+		}
+	})
+}

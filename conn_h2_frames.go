@@ -16,9 +16,6 @@ import (
 // processFrame handles one frame from the server. It returns a connection
 // error; a stream's failure is the stream's alone.
 func (cc *h2Conn) processFrame(f http2.Frame) error {
-	if cc.opts.pingAfter > 0 {
-		cc.lastRead = time.Now()
-	}
 	if !cc.sawSettings {
 		if _, ok := f.(*http2.SettingsFrame); !ok {
 			return cc.protocolError(http2.ErrCodeProtocol, fmt.Errorf("server sent %s before its SETTINGS", f.Header().Type))

@@ -132,6 +132,9 @@ func (cc *h2Conn) readFrame() (http2.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cc.opts.pingAfter > 0 {
+		cc.lastRead = time.Now() // the connection is alive: no health check yet
+	}
 	if cc.sawSettings && cc.block.frames == 0 {
 		// The commonest frames are read without the Framer, which
 		// allocates each HEADERS frame and copies each DATA frame's payload.

@@ -405,13 +405,23 @@ func (hp *hostPool) dial(ctx context.Context, connect, noAlt bool) (try, error) 
 		}
 	}
 	hp.mu.Unlock()
-	if c.coal != nil {
-		c.coal.register(cn) // other origins may share it (coalesce.go)
-	}
-	took := time.Since(start)
-	hp.learnDialed(took)
-	c.logDialed(b.id, hp.key, b.proto.String(), took)
+	hp.joined(cn, time.Since(start))
 	return try{conn: cn, served: 1}, nil
+}
+
+// joined does, outside the host's lock, what follows a new connection's
+// joining the pool: other origins may share it (coalesce.go), its dial
+// time is a round trip for the learner (learn.go), the Logger hears of it.
+func (hp *hostPool) joined(cn conn, took time.Duration) {
+	c := hp.core
+	b := cn.base()
+	if c.coal != nil {
+		c.coal.register(cn)
+	}
+	if b.learns() {
+		hp.learnDialed(took)
+	}
+	c.logDialed(b.id, hp.key, b.proto.String(), took)
 }
 
 // settle lets the requests that waited for a new connection look again once

@@ -365,6 +365,6 @@ func (hp *hostPool) adopt(cn conn, took time.Duration) {
 		go hp.settle(cn, ready, nil)
 	}
 	hp.mu.Unlock()
-	c.logDialed(b.id, hp.key, b.proto.String(), took)
+	hp.joined(cn, took)
 	hp.release(cn, closeReasonNone)
 }
