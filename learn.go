@@ -67,10 +67,10 @@ import (
 // again from the server's next close: a server whose timeout rose by more
 // than an eighth, or an early close of a server that restarted, is so
 // followed, while the closes of a server whose close times jitter by less
-// keep confirming it. The safe level stays, since a longer timeout keeps
-// it safe; with no estimate the probe level is twice the safe level, so
-// that evidence raises it quickly. A timeout that rose by less than an
-// eighth leaves the estimate up to an eighth short.
+// keep confirming it. The safe level is dropped with it: only probes
+// below the estimate could raise it, and against a server that keeps
+// connections longer than IdleTimeout they would never run. A timeout that
+// rose by less than an eighth leaves the estimate up to an eighth short.
 //
 // Learning never shortens reuse against a server that keeps connections
 // longer than Config.IdleTimeout: the pool closes them first, so it never
@@ -87,10 +87,11 @@ const (
 	// timers and of ours and for scheduling delays on a busy machine.
 	learnSlack = 5 * time.Millisecond
 
-	// learnMinIdle is the shortest idle time a close is learned from: a
-	// server that closes connections sooner is not applying an idle
-	// timeout, and the retry policy handles it as before.
-	learnMinIdle = 2 * learnSlack
+	// learnMinIdle is the shortest idle time a close is learned from, and
+	// more with a longer round trip (see closedLocked): a server that
+	// closes connections sooner is not applying an idle timeout the pool
+	// could keep clear of, and the retry policy handles it as before.
+	learnMinIdle = learnSlack + learnNoise
 
 	// learnProbes is how many connections in a row found open at the probe
 	// level raise the safe level to it.
@@ -139,9 +140,12 @@ func micros(d time.Duration) uint32 {
 
 func fromMicros(us uint32) time.Duration { return time.Duration(us) * time.Microsecond }
 
-// noise is how far past the estimate est (in µs) a connection found open
-// stays within its noise: a sixteenth, and at least learnNoise.
-func noise(est uint32) uint32 { return max(est/16, micros(learnNoise)) }
+// withinNoise reports whether an idle time of us µs, at which a connection
+// was found open, lies within the noise of the estimate est (in µs): a
+// sixteenth past it, and at least learnNoise.
+func withinNoise(us, est uint32) bool {
+	return uint64(us) <= uint64(est)+uint64(max(est/16, micros(learnNoise)))
+}
 
 // marginLocked is what is kept below the estimate: learnSlack and a round trip.
 func (l *idleLearner) marginLocked() time.Duration {
@@ -150,6 +154,9 @@ func (l *idleLearner) marginLocked() time.Duration {
 
 // closedLocked records a connection found closed after idle d.
 func (l *idleLearner) closedLocked(d time.Duration) {
+	if d < l.marginLocked()+learnNoise {
+		return // sooner than the margin could keep clear of (learnMinIdle)
+	}
 	us := micros(d)
 	est := l.est.Load()
 	switch {
@@ -184,13 +191,21 @@ func (l *idleLearner) aliveLocked(d time.Duration) {
 	}
 	// Open a little past the estimate is within its noise: a close learned
 	// from a failed request comes up to a round trip early.
-	if est := l.est.Load(); est == 0 || micros(d) <= est+noise(est) {
+	if est := l.est.Load(); est == 0 || withinNoise(micros(d), est) {
 		return
 	}
 	if l.contra++; l.contra >= learnForgetAfter {
-		l.est.Store(0)
-		l.contra, l.blind = 0, 0
+		l.forgetLocked()
 	}
+}
+
+// forgetLocked drops the estimate and the safe level, to be learned again
+// from the server's next close. The safe level goes too: only the probes
+// could raise it, and past Config.IdleTimeout they never run.
+func (l *idleLearner) forgetLocked() {
+	l.est.Store(0)
+	l.cutOnce.Store(0)
+	l.contra, l.blind, l.probes = 0, 0, 0
 }
 
 // publishLocked computes the cut and the probe level from the estimate and
@@ -205,17 +220,11 @@ func (l *idleLearner) publishLocked(idleTimeout time.Duration) {
 		l.probeAt.Store(0)
 		return
 	}
-	var all, probe time.Duration
-	switch {
-	case e > 0:
+	var all, probe time.Duration // none without an estimate (nor a safe level: forgetLocked)
+	if e > 0 {
 		all = max(e-l.marginLocked(), 1)
 		once = min(once, all)
 		probe = min(once+max((all-once)/2, l.marginLocked()), all)
-	case once > 0:
-		probe = 2 * once
-		if idleTimeout > 0 {
-			probe = min(probe, idleTimeout)
-		}
 	}
 	l.cutAll.Store(int64(all))
 	l.cutOnce.Store(int64(once))
@@ -426,7 +435,7 @@ func (hp *hostPool) learnAlive(b *connBase, d time.Duration) {
 		return
 	}
 	if probe := l.probeAt.Load(); probe == 0 || int64(d) < probe {
-		if est := l.est.Load(); est == 0 || micros(d) <= est+noise(est) {
+		if est := l.est.Load(); est == 0 || withinNoise(micros(d), est) {
 			return
 		}
 	}
@@ -555,9 +564,7 @@ func (hp *hostPool) learnBlind() {
 	l.mu.Lock()
 	if l.est.Load() != 0 || l.cutOnce.Load() != 0 {
 		if l.blind++; l.blind >= learnForgetBlind {
-			l.est.Store(0)
-			l.cutOnce.Store(0)
-			l.contra, l.blind, l.probes = 0, 0, 0
+			l.forgetLocked()
 		}
 	}
 	hp.publish(l) // unlocks

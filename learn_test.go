@@ -747,3 +747,43 @@ func TestLearnedIdleTimeoutH2Loopback(t *testing.T) {
 	}
 	s.checkNoLateErrors("HTTP/2 POSTs at the server's idle timeout, over loopback")
 }
+
+// A close sooner than the margin could keep clear of (a server that
+// restarted, a connection cut) teaches nothing. Once contradicted, what
+// was learned goes whole, the safe level too, so that a server that keeps
+// connections longer than IdleTimeout (where no probe runs) is not held to
+// an early close.
+func TestIdleLearnerForgetsWhole(t *testing.T) {
+	const idleTimeout = 90 * time.Second
+	l := new(idleLearner)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rtt = micros(80 * time.Millisecond) // a slow dial: DNS and TLS
+	l.closedLocked(100 * time.Millisecond)
+	if l.est.Load() != 0 || l.cutOnce.Load() != 0 {
+		t.Errorf("learned %v (safe level %v) from a close 100ms idle with a margin of %v",
+			fromMicros(l.est.Load()), time.Duration(l.cutOnce.Load()), l.marginLocked())
+	}
+	l.closedLocked(10 * time.Second)
+	l.publishLocked(idleTimeout)
+	if l.est.Load() == 0 || l.cutOnce.Load() == 0 {
+		t.Fatal("nothing learned from a close at 10s")
+	}
+	for range learnForgetAfter {
+		l.aliveLocked(20 * time.Second)
+	}
+	l.publishLocked(idleTimeout)
+	if l.est.Load() != 0 || l.cutAll.Load() != 0 || l.cutOnce.Load() != 0 || l.probeAt.Load() != 0 {
+		t.Errorf("after %d connections open at 20s: estimate %v, cut %v, safe level %v, probe %v; want all gone",
+			learnForgetAfter, fromMicros(l.est.Load()), time.Duration(l.cutAll.Load()),
+			time.Duration(l.cutOnce.Load()), time.Duration(l.probeAt.Load()))
+	}
+}
+
+// An estimate of over an hour (IdleTimeout off) and its noise do not wrap.
+func TestIdleLearnerLongEstimate(t *testing.T) {
+	est := micros(70 * time.Minute)
+	if !withinNoise(est+1, est) {
+		t.Error("a connection open 1µs past a 70-minute estimate contradicts it")
+	}
+}
