@@ -240,11 +240,11 @@ func (hp *hostPool) mayBorrowLocked() (*lender, bool) {
 // that may serve hp's origin: first the one hp's requests shared last
 // (memo), then any the index, DNS and the certificate allow. It reports
 // false when there is none with a free stream.
-func (hp *hostPool) borrow(ctx context.Context, memo *lender) (try, bool) {
+func (hp *hostPool) borrow(ctx context.Context, memo *lender, resendable bool) (try, bool) {
 	co := hp.core.coal
 	host := hostOfKey(hp.key)
 	if memo != nil && co.allowed(memo, hp, host) {
-		if t, ok := hp.reserveOn(memo); ok {
+		if t, ok := hp.reserveOn(memo, resendable); ok {
 			return t, true
 		}
 	}
@@ -252,7 +252,7 @@ func (hp *hostPool) borrow(ctx context.Context, memo *lender) (try, bool) {
 		if l == memo {
 			continue
 		}
-		if t, ok := hp.reserveOn(l); ok {
+		if t, ok := hp.reserveOn(l, resendable); ok {
 			return t, true
 		}
 	}
@@ -365,22 +365,29 @@ func (co *coalescer) verifies(l *lender, host string) bool {
 
 // reserveOn reserves a request slot for one of hp's requests on l's
 // connection, under the lock of the pool that owns it, as takeLocked
-// reserves one on a connection of the pool's own. A connection that
-// cannot take the request is left to its own pool.
-func (hp *hostPool) reserveOn(l *lender) (try, bool) {
+// reserves one on a connection of the pool's own (tryTakeLocked: what the
+// learned idle timeout says of it holds for borrowers too). A connection
+// that cannot take the request is left to its own pool.
+func (hp *hostPool) reserveOn(l *lender, resendable bool) (try, bool) {
 	cn := conn(l.cc)
 	b := cn.base()
 	owner := b.hp
-	now := monoNow()
 	owner.mu.Lock()
-	if !b.listed || owner.dead || b.unusableLocked(now) != closeReasonNone || b.active >= cn.capacity() {
+	if !b.listed || owner.dead {
 		owner.mu.Unlock()
 		return try{}, false
 	}
-	t := owner.reserveLocked(cn, now)
-	t.reused, t.coalesced = true, true
+	taken, t, stale := owner.tryTakeLocked(monoNow(), cn, pickAny, owner.learner.Load(), resendable)
 	owner.mu.Unlock()
+	if stale != nil {
+		owner.closeUnusable(stale)
+	}
+	if !taken || t.conn == nil {
+		return try{}, false
+	}
+	t.reused, t.coalesced = true, true
 	if reason := cn.checkReuse(); reason != closeReasonNone {
+		owner.learnCheck(&t, reason)
 		owner.release(cn, reason)
 		return try{}, false
 	}

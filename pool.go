@@ -139,7 +139,7 @@ func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
 				borrowTried = true
 				if memo, ok := hp.mayBorrowLocked(); ok {
 					hp.mu.Unlock()
-					if t, ok := hp.borrow(ctx, memo); ok {
+					if t, ok := hp.borrow(ctx, memo, n.resendable); ok {
 						return t, nil
 					}
 					continue
