@@ -219,13 +219,9 @@ func (co *coalescer) forget(b *connBase) {
 func (hp *hostPool) lenderGone(l *lender) {
 	hp.mu.Lock()
 	defer hp.mu.Unlock()
-	if hp.lender != l {
-		return
-	}
-	hp.lender = nil
-	if hp.open == 0 && len(hp.waiters) == 0 && hp.connecting == nil && !hp.dead {
-		hp.dead = true
-		hp.core.hosts.CompareAndDelete(hp.key, hp)
+	if hp.lender == l {
+		hp.lender = nil
+		hp.retireIfEmptyLocked()
 	}
 }
 
@@ -395,29 +391,29 @@ func (hp *hostPool) reserveOn(l *lender, resendable bool) (try, bool) {
 	return t, true
 }
 
-// borrowed records that one of hp's requests shares l's connection.
+// borrowed records that one of hp's requests shares l's connection. The
+// pool remembers l only while l lends (forget may have run since the slot
+// was reserved), so that lenderGone always finds and clears it. Lock
+// order: hp.mu, then co.mu.
 func (hp *hostPool) borrowed(l *lender) {
 	c := hp.core
 	c.stats.coalesced.Add(1)
-	hp.mu.Lock()
-	memo := hp.lender == l
-	hp.lender = l
-	hp.mu.Unlock()
-	if memo {
-		return
-	}
 	co := c.coal
-	co.mu.Lock()
-	if !l.gone {
-		if l.borrowers == nil {
-			l.borrowers = make(map[*hostPool]bool)
+	hp.mu.Lock()
+	remembered := false
+	if hp.lender != l {
+		co.mu.Lock()
+		if !l.gone {
+			if l.borrowers == nil {
+				l.borrowers = make(map[*hostPool]bool)
+			}
+			l.borrowers[hp] = true // as many as the live pools
+			hp.lender, remembered = l, true
 		}
-		if len(l.borrowers) < maxLenderHosts {
-			l.borrowers[hp] = true
-		}
+		co.mu.Unlock()
 	}
-	co.mu.Unlock()
-	if c.logEnabled() {
+	hp.mu.Unlock()
+	if remembered && c.logEnabled() {
 		c.logConn("httppool: coalesced", l.cc.id, hp.key, slog.String("lender", l.cc.hp.key.String()))
 	}
 }
@@ -465,12 +461,7 @@ func (c *core) refuseCoalesced(cn conn, key connectKey) {
 	}
 	co.mu.Unlock()
 	if v, ok := c.hosts.Load(key); ok && l != nil {
-		hp := v.(*hostPool)
-		hp.mu.Lock()
-		if hp.lender == l {
-			hp.lender = nil
-		}
-		hp.mu.Unlock()
+		v.(*hostPool).lenderGone(l)
 	}
 }
 

@@ -39,7 +39,10 @@ func (co *coalescer) resolve(ctx context.Context, host string) ([]netip.Addr, er
 		a = &dnsAnswer{done: make(chan struct{})}
 		co.dns[host] = a
 		co.mu.Unlock()
-		addrs, err := co.lookup(ctx, "ip", host)
+		// Shared: the first caller's cancellation must not fail the others.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultDialTimeout)
+		addrs, err := co.lookup(lctx, "ip", host)
+		cancel()
 		co.mu.Lock()
 		a.addrs, a.err, a.expires = addrs, err, time.Now().Add(coalesceDNSTTL)
 		if err != nil && co.dns[host] == a {

@@ -303,8 +303,8 @@ func TestCoalescingMisdirectedNotReplayable(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("POST b.test without GetBody: %v, %v; want the 421", resp, err)
 	}
-	if hs, _ := tr.HostStats(srv.origin("b.test")); hs.Coalesced != "" {
-		t.Errorf("HostStats of b.test %+v; want no lender after the 421", hs)
+	if hs, ok := tr.HostStats(srv.origin("b.test")); hs.Coalesced != "" || ok {
+		t.Errorf("HostStats of b.test %+v (%v); want no lender after the 421, and no pool: it holds nothing", hs, ok)
 	}
 	if body := get(t, tr, srv.url("b.test", "/")); body != "b.test " {
 		t.Errorf("GET b.test: %q", body)
