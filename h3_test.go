@@ -324,6 +324,24 @@ func TestH3RaceBothFail(t *testing.T) {
 	})
 }
 
+// When both legs fail the caller gets TCP's error, as it would without
+// HTTP/3, even when QUIC's failure comes last.
+func TestH3RaceBothFailGivesTCPError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{}, nil)
+		defer r.close()
+		r.tcp.Close()
+		r.tcp.ln.Close() // TCP dials fail at once
+		quicErr := errors.New("fake: no QUIC")
+		r.h3.set(func(f *fakeH3) { f.dialErr, f.delay = quicErr, time.Second })
+		r.seed()
+		_, err := r.do(t, "GET", nil)
+		if err == nil || errors.Is(err, quicErr) {
+			t.Errorf("err = %v; want TCP's error, not QUIC's", err)
+		}
+	})
+}
+
 func TestH3RequestCancelledDuringRace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newH3Rig(Config{}, nil)
@@ -887,6 +905,25 @@ func TestH3ReusedConnectionLostIsNotBroken(t *testing.T) {
 		}
 		if s := r.status(t); s.Failures != 0 || !s.BrokenUntil.IsZero() {
 			t.Errorf("status %+v; want HTTP/3 not broken by a served connection's end", s)
+		}
+	})
+}
+
+// At MaxConnsPerHost the origin's TCP connection fills the host: no QUIC
+// connection could join it, so none is dialed, however many responses
+// offer HTTP/3.
+func TestH3NoUpgradeAtConnectionLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newH3Rig(Config{MaxConnsPerHost: 1}, nil)
+		defer r.close()
+		for range 5 {
+			if p := r.get(t); p != 2 {
+				t.Fatalf("request over HTTP/%d, want TCP", p)
+			}
+			synctest.Wait()
+		}
+		if d, c := r.h3.dials.Load(), r.h3.closedConns(); d != 0 || c != 0 {
+			t.Errorf("%d QUIC dials, %d closed unused; want none at the limit", d, c)
 		}
 	})
 }

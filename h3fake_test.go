@@ -135,15 +135,15 @@ func (f *fakeH3) DialHTTP3(ctx context.Context, addr string, tlsConfig *tls.Conf
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	if dialErr != nil {
-		return nil, dialErr
-	}
 	if f.delay > 0 {
 		select {
 		case <-time.After(f.delay):
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if dialErr != nil {
+		return nil, dialErr
 	}
 	c := &fakeH3Conn{f: f}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())

@@ -69,8 +69,12 @@ func (hp *hostPool) h3DialDone() {
 // new connection joins the pool, where requests prefer it; if QUIC fails
 // while the origin's TCP connections work, HTTP/3 is marked broken.
 func (hp *hostPool) upgradeH3() {
+	c := hp.core
 	hp.mu.Lock()
-	skip := hp.hasH3Locked() || hp.dead || hp.core.closed.Load()
+	// At MaxConnsPerHost the new connection would find no room (adopt):
+	// no dial then.
+	skip := hp.hasH3Locked() || hp.dead || c.closed.Load() ||
+		c.cfg.MaxConnsPerHost > 0 && hp.open >= c.cfg.MaxConnsPerHost
 	hp.mu.Unlock()
 	if skip {
 		return
@@ -79,7 +83,6 @@ func (hp *hostPool) upgradeH3() {
 	if !ok {
 		return
 	}
-	c := hp.core
 	c.stats.dials.Add(1)
 	c.stats.dialing.Add(1)
 	go func() {
@@ -258,16 +261,29 @@ func (c *core) race(ctx context.Context, hp *hostPool, alt string) (conn, error)
 			stopCtx()
 			stopClose()
 			cancel()
-			if err := ctx.Err(); err != nil {
-				r.err = err // the legs saw their context cancelled
+			// Both failed: the caller gets TCP's error, as without HTTP/3,
+			// whichever leg ended last; the log has QUIC's.
+			var quicErr, err error
+			for _, f := range failed {
+				if f.quic {
+					quicErr = f.err
+				} else {
+					err = f.err
+				}
+			}
+			if err == nil {
+				err = quicErr // TCP never started
+			}
+			if ctx.Err() != nil {
+				err = ctx.Err() // the legs saw their context cancelled
 			}
 			if tcpStarted {
 				c.stats.dialing.Add(-1)
 				c.stats.dialErrors.Add(1) // the pool counts the other failure, returned
-				c.logRaceFailed(hp.key, failed[0].err)
+				c.logRaceFailed(hp.key, quicErr)
 			}
 			c.finishRace(hp, nil, failed)
-			return nil, r.err
+			return nil, err
 		}
 	}
 }
