@@ -157,11 +157,8 @@ func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
 			}
 		}
 		if hp.mustWaitLocked(shares) {
-			// Trade the oldest idle connection's slot for a new one: for
-			// the last retry, or when the learned idle timeout left the
-			// idle ones alone (only those are left idle here). The slot
-			// stays counted in open, now for the dial.
-			if old := hp.oldestIdleLocked(); old != nil && (fresh || hp.learner.Load() != nil && old.base().learns()) {
+			// The slot stays counted in open, now for the dial.
+			if old := hp.tradeableLocked(fresh); old != nil {
 				reason := closeReasonRetry
 				if !fresh {
 					reason = closeReasonLearnedIdle
@@ -628,6 +625,22 @@ func (hp *hostPool) unlistLocked(cn conn, reason closeReason) bool {
 	hp.conns.remove(cn)
 	hp.byProto[b.proto]--
 	return true
+}
+
+// tradeableLocked returns the idle connection whose slot a request at the
+// host's limit trades for a new connection, nil if none: the oldest, for
+// the last try (fresh); otherwise, when the learned idle timeout left the
+// idle ones alone (only those are left idle here), the oldest the sweeper
+// is not checking, since closeUnusable checks it too.
+func (hp *hostPool) tradeableLocked(fresh bool) conn {
+	old := hp.oldestIdleLocked()
+	if fresh || old == nil {
+		return old
+	}
+	if b := old.base(); hp.learner.Load() == nil || !b.learns() || b.learnCheck == learnChecking {
+		return nil
+	}
+	return old
 }
 
 // oldestIdleLocked returns the host's connection idle the longest, or nil.
