@@ -49,7 +49,7 @@ func (cc *h2Conn) encodeRequestHeadersLocked(req *http.Request, trace *httptrace
 		}
 	}
 	block := cc.hbuf.Bytes()
-	if !allIndexed(block) {
+	if changesTable(block) {
 		cc.encGen++ // the encoder's table changed: cached blocks no longer decode the same
 	} else if !traced {
 		cc.encCache.store(req, gz, contentLength, cc.encGen, block, listSize)
@@ -70,25 +70,10 @@ func (cc *h2Conn) encodeTrailersLocked(trailer http.Header) ([]byte, error) {
 		}
 	}
 	block := cc.hbuf.Bytes()
-	if !allIndexed(block) {
+	if changesTable(block) {
 		cc.encGen++
 	}
 	return block, nil
-}
-
-// allIndexed reports whether an HPACK block holds only indexed fields:
-// decoding it changes no table, so that it may be sent again as it is.
-func allIndexed(b []byte) bool {
-	for i := 0; i < len(b); i++ {
-		if b[i]&0x80 == 0 {
-			return false
-		}
-		if b[i]&0x7f == 0x7f { // a multi-byte index
-			for i++; i < len(b) && b[i]&0x80 != 0; i++ {
-			}
-		}
-	}
-	return true
 }
 
 // changesTable reports whether decoding an HPACK block may change the
