@@ -167,14 +167,14 @@ func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
 				hp.dialing++
 				hp.mu.Unlock()
 				hp.closeUnusable(old)
-				return hp.dial(ctx, false, noAlt)
+				return hp.dial(ctx, false, noAlt, false)
 			}
 			g, err := hp.wait(ctx)
 			switch {
 			case err != nil:
 				return try{}, err
 			case g.c == nil:
-				return hp.dial(ctx, false, noAlt) // slot granted, counted in open and dialing
+				return hp.dial(ctx, false, noAlt, false) // slot granted, counted in open and dialing
 			case fresh:
 				hp.release(g.c, closeReasonRetry)
 				continue
@@ -192,7 +192,7 @@ func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
 			hp.connecting = make(chan struct{})
 		}
 		hp.mu.Unlock()
-		return hp.dial(ctx, connect, noAlt)
+		return hp.dial(ctx, connect, noAlt, false)
 	}
 }
 
@@ -358,8 +358,11 @@ func (hp *hostPool) wait(ctx context.Context) (grant, error) {
 // with a request slot reserved for the caller. With connect set, the
 // requests waiting on hp.connecting are woken once the connection's
 // protocol, and for HTTP/2 its stream limit, are known. With noAlt set
-// it does not try HTTP/3.
-func (hp *hostPool) dial(ctx context.Context, connect, noAlt bool) (try, error) {
+// it does not try HTTP/3. A warm connection (preconnect.go) is dialed for
+// no request: the slot is the caller's to release, and the connection
+// starts having served none, so that its first request is not counted
+// as reused.
+func (hp *hostPool) dial(ctx context.Context, connect, noAlt, warm bool) (try, error) {
 	c := hp.core
 	c.stats.dials.Add(1)
 	c.stats.dialing.Add(1)
@@ -386,6 +389,9 @@ func (hp *hostPool) dial(ctx context.Context, connect, noAlt bool) (try, error) 
 		hp.setProto(b.proto)
 	}
 	b.active, b.served = 1, 1
+	if warm {
+		b.served = 0
+	}
 	if c.cfg.DisableKeepAlives {
 		b.closing, b.reason = true, closeReasonNoPooling
 	}

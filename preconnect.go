@@ -205,12 +205,9 @@ func (hp *hostPool) dialWarm(ctx context.Context, k int, connect bool) error {
 // dialOneWarm dials one connection and hands it to the pool as if a
 // request had just ended on it, then waits until it is ready.
 func (hp *hostPool) dialOneWarm(ctx context.Context, connect bool) error {
-	t, err := hp.dial(ctx, connect, false)
+	t, err := hp.dial(ctx, connect, false, true)
 	hp.mu.Lock()
 	hp.warmDialing--
-	if err == nil {
-		t.conn.base().served-- // dial counted the request it was dialed for: there is none
-	}
 	hp.mu.Unlock()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -291,15 +288,8 @@ func (hp *hostPool) reserveWarmLocked() (connect bool) {
 // retires, the Transport closes, or a dial fails.
 func (hp *hostPool) refill(connect bool) {
 	c := hp.core
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := c.backgroundDialContext() // Close stops a dial under way
 	defer cancel()
-	go func() { // Close stops a dial under way
-		select {
-		case <-c.closeCh:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		if err := hp.dialOneWarm(ctx, connect); err != nil {
 			hp.mu.Lock()

@@ -107,24 +107,7 @@ func (hp *hostPool) upgradeH3() {
 // backgroundDialContext returns the context of a dial that serves no
 // request: it ends with the Transport.
 func (c *core) backgroundDialContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := context.AfterFunc(closedContext{c}, cancel)
-	return ctx, func() { stop(); cancel() }
-}
-
-// closedContext is done once its Transport is closed.
-type closedContext struct{ c *core }
-
-func (closedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (x closedContext) Done() <-chan struct{}     { return x.c.closeCh }
-func (x closedContext) Value(any) any             { return nil }
-func (x closedContext) Err() error {
-	select {
-	case <-x.c.closeCh:
-		return context.Canceled
-	default:
-		return nil
-	}
+	return context.WithCancel(c.closeCtx)
 }
 
 // dialH3 dials an HTTP/3 connection to alt for hp's origin, firing the
@@ -212,7 +195,7 @@ type raceResult struct {
 func (c *core) race(ctx context.Context, hp *hostPool, alt string) (conn, error) {
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stopCtx := context.AfterFunc(ctx, cancel)
-	stopClose := context.AfterFunc(closedContext{c}, cancel)
+	stopClose := context.AfterFunc(c.closeCtx, cancel)
 	results := make(chan raceResult, 2)
 	leg := func(quic bool) {
 		start := time.Now()

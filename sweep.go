@@ -149,7 +149,7 @@ func (c *core) sweepLoop() {
 		select {
 		case <-timer.C:
 		case <-c.sweepWake:
-		case <-c.closeCh:
+		case <-c.closeCtx.Done():
 			c.sweeping.Store(false)
 			return
 		}

@@ -60,9 +60,9 @@ type core struct {
 	learned      sync.Map // connectKey → *idleLearner, the servers' idle timeouts (learn.go)
 	learnedCount atomic.Int64
 
-	closed   atomic.Bool
-	closeCh  chan struct{} // closed by close; stops the sweeper
-	closeOne sync.Once
+	closed      atomic.Bool
+	closeCtx    context.Context // done once closed: stops the sweeper and the dials that serve no request
+	closeCancel context.CancelFunc
 
 	inflight atomic.Int64 // requests between RoundTrip and the end of their response
 
@@ -82,9 +82,9 @@ func New(cfg Config) *Transport {
 		idleTimeout: cfg.idleTimeout(),
 		maxRetries:  cfg.maxRetries(),
 		dialer:      cfg.DialContext,
-		closeCh:     make(chan struct{}),
 		sweepWake:   make(chan struct{}, 1),
 	}
+	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	if c.dialer == nil {
 		d := &net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}
 		c.dialer = d.DialContext
@@ -370,7 +370,7 @@ func (c *core) closeIdle(reason closeReason) {
 
 func (c *core) close() {
 	c.closed.Store(true)
-	c.closeOne.Do(func() { close(c.closeCh) })
+	c.closeCancel()
 	c.eachHost(func(hp *hostPool) { hp.shutdown() })
 }
 
