@@ -383,7 +383,9 @@ func (hp *hostPool) reserveOn(l *lender, resendable bool) (try, bool) {
 	}
 	t.reused, t.coalesced = true, true
 	if reason := cn.checkReuse(); reason != closeReasonNone {
-		owner.learnCheck(&t, reason)
+		if reason == closeReasonServerClosed {
+			t.learnClosed() // learn.go
+		}
 		owner.release(cn, reason)
 		return try{}, false
 	}

@@ -355,12 +355,8 @@ func (hp *hostPool) checkIdle(cns []conn) {
 		kept := b.listed && b.idleCounted && !b.closing
 		closeNow := kept && r != closeReasonNone && hp.retireLocked(cn, r)
 		hp.mu.Unlock()
-		switch {
-		case !kept:
-		case r == closeReasonNone:
-			hp.learnAlive(b, idle)
-		case r == closeReasonServerClosed:
-			hp.learnClosed(b, idle)
+		if kept {
+			hp.learnFrom(b, r, idle)
 		}
 		if closeNow {
 			b.close(cn, b.reason, false)
@@ -489,14 +485,6 @@ func (hp *hostPool) publish(l *idleLearner) {
 	}
 }
 
-// learnCheck learns from the liveness check of a connection taken from
-// the pool: found closed by the server after it was idle.
-func (hp *hostPool) learnCheck(t *try, reason closeReason) {
-	if reason == closeReasonServerClosed && t.wasIdle {
-		hp.learnClosed(t.conn.base(), t.idleTime)
-	}
-}
-
 // learnClosed records that the try's connection, reused after being idle,
 // failed in a way that says the server had closed it.
 func (t *try) learnClosed() {
@@ -522,17 +510,24 @@ func (t *try) learnAlive() {
 func (hp *hostPool) closeUnusable(cn conn) {
 	b := cn.base()
 	if b.reason == closeReasonLearnedIdle {
-		idle := monoNow().Sub(b.idleSince)
-		switch {
-		case isCloseBlind(cn):
+		if isCloseBlind(cn) {
 			hp.learnBlind()
-		case cn.checkReuse() == closeReasonServerClosed:
-			hp.learnClosed(b, idle)
-		default:
-			hp.learnAlive(b, idle)
+		} else {
+			hp.learnFrom(b, cn.checkReuse(), monoNow().Sub(b.idleSince))
 		}
 	}
 	b.close(cn, b.reason, false)
+}
+
+// learnFrom learns from what the liveness check found of b, idle for d:
+// open, or closed by the server. Bytes nobody asked for tell neither.
+func (hp *hostPool) learnFrom(b *connBase, r closeReason, d time.Duration) {
+	switch r {
+	case closeReasonNone:
+		hp.learnAlive(b, d)
+	case closeReasonServerClosed:
+		hp.learnClosed(b, d)
+	}
 }
 
 // learns reports whether b teaches and follows the learned idle timeout.

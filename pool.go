@@ -127,7 +127,9 @@ func (hp *hostPool) get(ctx context.Context, n need) (try, error) {
 			if t.conn != nil {
 				hp.mu.Unlock()
 				if reason := t.conn.checkReuse(); reason != closeReasonNone {
-					hp.learnCheck(&t, reason)
+					if reason == closeReasonServerClosed {
+						t.learnClosed() // learn.go
+					}
 					hp.release(t.conn, reason)
 					continue
 				}

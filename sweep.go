@@ -97,14 +97,14 @@ func (c *core) startSweeper() {
 	}
 }
 
-// sweepBy makes the sweeper run by t, a connection's expiry, sooner than it
-// planned: a learned idle timeout makes a connection that became idle
-// later expire sooner than those idle before it. A zero t does nothing.
+// sweepBy makes the running sweeper (startSweeper) run by t, a
+// connection's expiry, sooner than it planned: a learned idle timeout
+// makes a connection that became idle later expire sooner than those idle
+// before it. A zero t does nothing.
 func (c *core) sweepBy(t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	c.startSweeper()
 	if int64(t.Sub(clockBase)) < c.sweepAt.Load() {
 		select {
 		case c.sweepWake <- struct{}{}:
