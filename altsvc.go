@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Alt-Svc (RFC 7838) tells which origins offer HTTP/3, and the Transport
@@ -100,7 +102,7 @@ func (p *altSvcParser) skipTo(c byte) {
 
 func (p *altSvcParser) token() string {
 	start := p.i
-	for !p.done() && isTokenChar(p.peek()) {
+	for !p.done() && httpguts.IsTokenRune(rune(p.peek())) {
 		p.i++
 	}
 	return p.s[start:p.i]
@@ -212,14 +214,6 @@ func percentDecode(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // altSvcCache remembers, per https origin ("host:port"), its HTTP/3
@@ -447,11 +441,7 @@ func (c *core) noteAltSvc(cn conn, resp *http.Response) {
 		return
 	}
 	if !recentAltSvc(hp, values) {
-		host, _, err := net.SplitHostPort(hp.key.addr)
-		if err != nil {
-			return
-		}
-		c.h3.alts.note(hp.key.addr, host, values, time.Now())
+		c.h3.alts.note(hp.key.addr, hostOfKey(hp.key), values, time.Now())
 	}
 	if !b.alt { // over HTTP/3, the pool has an HTTP/3 connection
 		hp.upgradeH3()
